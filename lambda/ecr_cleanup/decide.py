@@ -1,0 +1,170 @@
+"""Which untagged image goes and which stays, and why. Pure: no I/O, no clock, no boto3.
+
+An untagged image stays when something still needs it:
+
+- ``in_use``: a running ECS task or a Lambda function pins its digest;
+- ``too_new``: pushed less than the minimum age ago (this also covers a multi-arch push in
+  progress, whose children arrive before the index that references them);
+- ``recently_pulled``: ECR recorded a pull within the window (the only sign of use by other
+  accounts and clusters);
+- ``index_child``: an index that stays (tagged, or kept itself) references it, directly or
+  through nested indexes;
+- ``referrer``: it is a signature, SBOM or attestation whose subject stays.
+
+Everything else is deleted. Keeping is a closure: the roots are the tagged images and the
+untagged images with a reason of their own, and the edges are "index -> child" and
+"subject -> referrer", so a signature on a kept attestation of a kept index stays too.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Set as AbstractSet
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+
+class Reason(StrEnum):
+    """Why an image stays or goes; the values are the keys of the result's counters."""
+
+    IN_USE = "in_use"
+    TOO_NEW = "too_new"
+    RECENTLY_PULLED = "recently_pulled"
+    INDEX_CHILD = "index_child"
+    REFERRER = "referrer"
+    ECR_REFUSED = "ecr_refused"  # set from BatchDeleteImage's answer, never by decide()
+    TAGGED = "tagged"  # gained a tag between ListImages and DescribeImages
+    UNREFERENCED = "unreferenced"
+    ORPHAN_CHILD = "orphan_child"
+    ORPHAN_REFERRER = "orphan_referrer"
+
+
+KEEP_REASONS = (
+    Reason.TOO_NEW,
+    Reason.RECENTLY_PULLED,
+    Reason.INDEX_CHILD,
+    Reason.REFERRER,
+    Reason.IN_USE,
+    Reason.ECR_REFUSED,
+    Reason.TAGGED,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Image:
+    """The facts about one untagged image that the decision needs (from DescribeImages)."""
+
+    digest: str
+    pushed_at: datetime
+    media_type: str = ""
+    last_pulled_at: datetime | None = None
+    subject: str | None = None
+    size: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    digest: str
+    delete: bool
+    reason: Reason
+
+
+@dataclass(frozen=True, slots=True)
+class Policy:
+    """The settings and the clock, fixed once per run so every repository sees the same now."""
+
+    now: datetime
+    min_age: timedelta
+    keep_pulled_within: timedelta  # zero turns the check off
+
+    def own_reason(self, image: Image, in_use: AbstractSet[str]) -> Reason | None:
+        """A reason to keep the image that does not depend on any other image."""
+        if image.digest in in_use:
+            return Reason.IN_USE
+        if image.pushed_at > self.now - self.min_age:
+            return Reason.TOO_NEW
+        pulled = image.last_pulled_at
+        if self.keep_pulled_within and pulled and pulled > self.now - self.keep_pulled_within:
+            return Reason.RECENTLY_PULLED
+        return None
+
+
+def decide(
+    untagged: Iterable[Image],
+    *,
+    tagged: AbstractSet[str],
+    children: Mapping[str, Sequence[str]],
+    in_use: AbstractSet[str],
+    policy: Policy,
+) -> dict[str, Decision]:
+    """Decide every untagged image.
+
+    ``tagged`` holds the digests of the repository's tagged images, ``children`` maps every
+    index of the repository (tagged or not) to the digests it references. The answer does
+    not depend on the order of ``untagged``.
+    """
+    images = {image.digest: image for image in untagged}
+    referrers: defaultdict[str, list[str]] = defaultdict(list)
+    for image in images.values():
+        if image.subject:
+            referrers[image.subject].append(image.digest)
+
+    own = {digest: policy.own_reason(image, in_use) for digest, image in images.items()}
+    kept = set(tagged) | {digest for digest, reason in own.items() if reason}
+    pending = list(kept)
+    while pending:
+        digest = pending.pop()
+        for needed in (*children.get(digest, ()), *referrers.get(digest, ())):
+            if needed not in kept:
+                kept.add(needed)
+                pending.append(needed)
+
+    parents = _parents(children)
+    decisions = {}
+    for digest, image in images.items():
+        if digest in kept:
+            reason = own[digest] or (
+                Reason.INDEX_CHILD if parents.get(digest, _NONE) & kept else Reason.REFERRER
+            )
+        elif digest in parents:
+            reason = Reason.ORPHAN_CHILD
+        elif image.subject:
+            reason = Reason.ORPHAN_REFERRER
+        else:
+            reason = Reason.UNREFERENCED
+        decisions[digest] = Decision(digest, delete=digest not in kept, reason=reason)
+    return decisions
+
+
+def deletion_waves(
+    deletions: Iterable[str], children: Mapping[str, Sequence[str]]
+) -> list[list[str]]:
+    """Order deletions so that an index always goes before the children it references.
+
+    ECR refuses to delete a manifest while an index references it, so each wave holds only
+    images whose referencing indexes went in an earlier wave. Waves are sorted, so the
+    order of the calls does not depend on the order the images were listed in.
+    """
+    remaining = set(deletions)
+    parents = _parents(children)
+    waves = []
+    while remaining:
+        wave = sorted(d for d in remaining if not parents.get(d, _NONE) & remaining)
+        if not wave:  # a cycle cannot happen with content-addressed digests; never spin
+            wave = sorted(remaining)
+        waves.append(wave)
+        remaining.difference_update(wave)
+    return waves
+
+
+_NONE: frozenset[str] = frozenset()
+
+
+def _parents(children: Mapping[str, Sequence[str]]) -> dict[str, set[str]]:
+    parents: dict[str, set[str]] = {}
+    for parent, referenced in children.items():
+        for child in referenced:
+            parents.setdefault(child, set()).add(parent)
+    return parents

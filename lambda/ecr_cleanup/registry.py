@@ -1,0 +1,161 @@
+"""The ECR calls the cleanup makes: paginated reads, batches of at most 100, failures[] read.
+
+Each method makes the fewest calls ECR allows and yields page by page, so the caller can
+stop between any two calls when its time runs out. Retries of throttling and server
+errors are botocore's job (see clients.py), never a loop here.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from ecr_cleanup.manifests import INDEX_MEDIA_TYPES
+
+BATCH_LIMIT = 100  # BatchDeleteImage, BatchGetImage and DescribeImages(imageIds) accept 1..100
+PAGE_SIZE = 1000  # the largest ListImages / DescribeImages / DescribeRepositories page
+_DIGEST = re.compile(r"sha256:[0-9a-f]{64}")
+_MANIFEST_TYPES = (
+    *sorted(INDEX_MEDIA_TYPES),
+    "application/vnd.oci.image.manifest.v1+json",
+    "application/vnd.docker.distribution.manifest.v2+json",
+    "application/vnd.docker.distribution.manifest.v1+prettyjws",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Failure:
+    digest: str
+    code: str
+    reason: str = ""
+
+
+@dataclass(slots=True)
+class Deleted:
+    """What one BatchDeleteImage did, read from its answer rather than assumed."""
+
+    deleted: list[str] = field(default_factory=list)
+    already_gone: list[str] = field(default_factory=list)
+    refused: list[str] = field(default_factory=list)  # ImageReferencedByManifestList
+    failures: list[Failure] = field(default_factory=list)
+
+
+class Registry:
+    """One ECR registry (the caller's, or ``registry_id``) seen through one shared client."""
+
+    def __init__(self, client: Any, registry_id: str | None = None) -> None:
+        self._ecr = client
+        self._registry = {"registryId": registry_id} if registry_id else {}
+
+    @property
+    def exceptions(self) -> Any:
+        return self._ecr.exceptions
+
+    def repositories(self) -> Iterator[str]:
+        """Every repository name in the registry (DescribeRepositories, 1000 a page)."""
+        pages = self._ecr.get_paginator("describe_repositories").paginate(
+            **self._registry, PaginationConfig={"PageSize": PAGE_SIZE}
+        )
+        for page in pages:
+            for repository in page["repositories"]:
+                yield repository["repositoryName"]
+
+    def untagged_pages(self, repository: str, image_status: str) -> Iterator[list[str]]:
+        """The untagged digests, one ListImages page (up to 1000) at a time."""
+        pages = self._ecr.get_paginator("list_images").paginate(
+            **self._registry,
+            repositoryName=repository,
+            filter={"tagStatus": "UNTAGGED", "imageStatus": image_status},
+            PaginationConfig={"PageSize": PAGE_SIZE},
+        )
+        for page in pages:
+            yield list(dict.fromkeys(image["imageDigest"] for image in page["imageIds"]))
+
+    def tagged_pages(self, repository: str) -> Iterator[list[dict[str, Any]]]:
+        """Details of the tagged images, 1000 a page: their digests and which are indexes.
+
+        Archived tagged indexes count too: they keep their children whatever the run cleans.
+        """
+        pages = self._ecr.get_paginator("describe_images").paginate(
+            **self._registry,
+            repositoryName=repository,
+            filter={"tagStatus": "TAGGED", "imageStatus": "ANY"},
+            PaginationConfig={"PageSize": PAGE_SIZE},
+        )
+        for page in pages:
+            yield page["imageDetails"]
+
+    def describe(self, repository: str, digests: Sequence[str]) -> list[dict[str, Any]]:
+        """Details of up to 100 images; images deleted since they were listed are left out.
+
+        One missing id fails the whole DescribeImages call, so the missing ones are
+        dropped (named in ECR's message, or found by halving) and the rest asked again.
+        """
+        if not digests:
+            return []
+        try:
+            response = self._ecr.describe_images(
+                **self._registry,
+                repositoryName=repository,
+                imageIds=[{"imageDigest": digest} for digest in digests],
+            )
+        except self._ecr.exceptions.ImageNotFoundException as error:
+            if len(digests) == 1:
+                return []
+            named = set(_DIGEST.findall(str(error))) & set(digests)
+            if named:
+                return self.describe(repository, [d for d in digests if d not in named])
+            middle = len(digests) // 2
+            return self.describe(repository, digests[:middle]) + self.describe(
+                repository, digests[middle:]
+            )
+        details: list[dict[str, Any]] = response["imageDetails"]
+        return details
+
+    def manifests(
+        self, repository: str, digests: Sequence[str]
+    ) -> tuple[dict[str, str], list[Failure]]:
+        """The exact manifests of up to 100 images (BatchGetImage), and the ones unreadable."""
+        response = self._ecr.batch_get_image(
+            **self._registry,
+            repositoryName=repository,
+            imageIds=[{"imageDigest": digest} for digest in digests],
+            acceptedMediaTypes=list(_MANIFEST_TYPES),
+        )
+        manifests = {
+            image["imageId"]["imageDigest"]: image["imageManifest"] for image in response["images"]
+        }
+        failures = [_failure(item) for item in response.get("failures", [])]
+        return manifests, failures
+
+    def delete(self, repository: str, digests: Sequence[str]) -> Deleted:
+        """Delete up to 100 images by digest (BatchDeleteImage) and sort out its answer."""
+        if len(digests) > BATCH_LIMIT:
+            raise ValueError(f"BatchDeleteImage takes at most {BATCH_LIMIT} ids")
+        response = self._ecr.batch_delete_image(
+            **self._registry,
+            repositoryName=repository,
+            imageIds=[{"imageDigest": digest} for digest in digests],
+        )
+        outcome = Deleted(
+            deleted=list(dict.fromkeys(i["imageDigest"] for i in response.get("imageIds", [])))
+        )
+        for item in response.get("failures", []):
+            failure = _failure(item)
+            if failure.code == "ImageNotFound":
+                outcome.already_gone.append(failure.digest)
+            elif failure.code == "ImageReferencedByManifestList":
+                outcome.refused.append(failure.digest)
+            else:
+                outcome.failures.append(failure)
+        return outcome
+
+
+def _failure(item: dict[str, Any]) -> Failure:
+    return Failure(
+        digest=item.get("imageId", {}).get("imageDigest", ""),
+        code=item.get("failureCode", "Unknown"),
+        reason=item.get("failureReason", ""),
+    )
