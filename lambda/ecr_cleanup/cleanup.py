@@ -29,11 +29,16 @@ from ecr_cleanup.request import Request
 from ecr_cleanup.settings import Settings
 
 T = TypeVar("T")
+Progress = Callable[[RepositoryReport, bool], None]
 
 # Stop starting calls when less than this is left: enough for one call that botocore has
 # to retry a few times (timeouts and backoff in clients.py) and for the handler to log
 # and return. Lambda's own timeout is 15 minutes.
 STOP_MARGIN_SECONDS = 45.0
+
+
+def _no_progress(report: RepositoryReport, finished: bool) -> None:
+    """The default progress callback: nobody is watching."""
 
 
 class OutOfTime(Exception):
@@ -92,9 +97,13 @@ def run_cleanup(
     *,
     now: datetime,
     deadline: Deadline | None = None,
-    on_repository: Callable[[RepositoryReport], None] | None = None,
+    progress: Progress | None = None,
 ) -> RunReport:
-    """Clean every repository the request names (or the configured scope) concurrently."""
+    """Clean every repository the request names (or the configured scope) concurrently.
+
+    ``progress(report, finished)`` is called from the worker threads after every page and
+    every deletion batch, and once more with ``finished=True`` when a repository is done.
+    """
     deadline = deadline or Deadline()
     report = RunReport(dry_run=request.dry_run)
     registry = Registry(clients.ecr, settings.registry_id)
@@ -112,7 +121,7 @@ def run_cleanup(
     )
 
     def clean(name: str) -> RepositoryReport:
-        repository = clean_repository(
+        return clean_repository(
             registry,
             name,
             dry_run=request.dry_run,
@@ -120,10 +129,8 @@ def run_cleanup(
             policy=policy,
             in_use=in_use,
             deadline=deadline,
+            progress=progress or _no_progress,
         )
-        if on_repository:
-            on_repository(repository)
-        return repository
 
     with ThreadPoolExecutor(settings.max_workers, thread_name_prefix="repository") as pool:
         report.repositories = list(pool.map(clean, names))
@@ -139,11 +146,12 @@ def clean_repository(
     policy: Policy,
     in_use: frozenset[str],
     deadline: Deadline,
+    progress: Progress = _no_progress,
 ) -> RepositoryReport:
     """Scan, decide and act on one repository; errors end up in its report, never raised."""
     report = RepositoryReport(name)
     try:
-        scan = _scan(registry, name, image_status, deadline, report)
+        scan = _scan(registry, name, image_status, deadline, report, progress)
         decisions = decide(
             scan.untagged.values(),
             tagged=scan.tagged,
@@ -156,7 +164,9 @@ def clean_repository(
             report.would_delete = len(doomed)
             report.bytes_reclaimed = sum(scan.untagged[d].size for d in doomed)
         else:
-            _delete(registry, name, doomed, scan, deadline=deadline, report=report)
+            _delete(
+                registry, name, doomed, scan, deadline=deadline, report=report, progress=progress
+            )
         report.complete = True
     except OutOfTime:
         pass
@@ -164,11 +174,17 @@ def clean_repository(
         report.error = f"nothing was deleted in this repository: {error}"
     except (ClientError, BotoCoreError) as error:
         report.error = _describe_error(error)
+    progress(report, True)
     return report
 
 
 def _scan(
-    registry: Registry, name: str, image_status: str, deadline: Deadline, report: RepositoryReport
+    registry: Registry,
+    name: str,
+    image_status: str,
+    deadline: Deadline,
+    report: RepositoryReport,
+    progress: Progress,
 ) -> Scan:
     tagged: set[str] = set()
     indexes: list[str] = []
@@ -203,6 +219,7 @@ def _scan(
                     subject=detail.get("subjectManifestDigest"),
                     size=detail.get("imageSizeInBytes", 0),
                 )
+        progress(report, False)
 
     children: dict[str, tuple[str, ...]] = {}
     for batch in batches(dict.fromkeys(indexes), BATCH_LIMIT):
@@ -237,6 +254,7 @@ def _delete(
     *,
     deadline: Deadline,
     report: RepositoryReport,
+    progress: Progress,
 ) -> None:
     for wave in deletion_waves(doomed, scan.children):
         for batch in batches(wave, BATCH_LIMIT):
@@ -249,6 +267,7 @@ def _delete(
             report.already_gone += len(outcome.already_gone)
             report.kept[Reason.ECR_REFUSED] += len(outcome.refused)
             report.add_failures(outcome.failures)
+            progress(report, False)
 
 
 def _repositories_in_scope(registry: Registry, settings: Settings) -> list[str]:

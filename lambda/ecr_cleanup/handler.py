@@ -41,8 +41,9 @@ def handler(event: Any, context: LambdaContext) -> dict[str, Any]:
     request = parse_request(event, settings)
     logger.info("run starting", extra={"dry_run": request.dry_run, "source": request.source})
 
-    def log_repository(repository: RepositoryReport) -> None:
-        logger.info("repository done", extra=repository_fields(repository, request.dry_run))
+    def log_repository(repository: RepositoryReport, finished: bool) -> None:
+        if finished:
+            logger.info("repository done", extra=repository_fields(repository, request.dry_run))
 
     report = run_cleanup(
         settings,
@@ -50,7 +51,7 @@ def handler(event: Any, context: LambdaContext) -> dict[str, Any]:
         clients,
         now=datetime.now(UTC),
         deadline=Deadline(context.get_remaining_time_in_millis),
-        on_repository=log_repository,
+        progress=log_repository,
     )
     record_metrics(metrics, report)
     _log_run(report)
