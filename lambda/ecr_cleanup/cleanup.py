@@ -151,7 +151,9 @@ def clean_repository(
     """Scan, decide and act on one repository; errors end up in its report, never raised."""
     report = RepositoryReport(name)
     try:
-        scan = _scan(registry, name, image_status, deadline, report, progress)
+        scan = _scan(
+            registry, name, image_status, deadline=deadline, report=report, progress=progress
+        )
         decisions = decide(
             scan.untagged.values(),
             tagged=scan.tagged,
@@ -182,6 +184,7 @@ def _scan(
     registry: Registry,
     name: str,
     image_status: str,
+    *,
     deadline: Deadline,
     report: RepositoryReport,
     progress: Progress,
