@@ -1,0 +1,7 @@
+#!/usr/bin/env bash
+# Sets up, then runs the cleanup on the built-in local ECR (no AWS account needed):
+# a dry run, then a real run, on a seeded sample registry, with the results printed.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+SKIP_SCANNERS=1 bash tools/setup.sh
+exec .venv/bin/python -m tools.cli demo "$@"
