@@ -1,0 +1,143 @@
+"""ECS and Lambda pin the images they run by digest; moto forgets the digests. This restores them.
+
+Real ECS resolves a task's image to a digest when the task starts and reports it as
+`containers[].imageDigest`; real Lambda resolves `ImageUri` when code is deployed, reports
+the digest as `CodeSha256` and `Code.ResolvedImageUri`, and keeps it per published
+version. moto reports no `imageDigest`, hashes the URI string as `CodeSha256`, builds a
+broken `ResolvedImageUri` for digest URIs and lets published versions share $LATEST's code.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from typing import Any
+
+from moto.awslambda.models import lambda_backends
+from moto.ecs.models import ecs_backends
+
+from .errors import ApiError
+from .registry import LOCK, Registry
+
+IMAGE_URI = re.compile(
+    r"(?P<account>\d{12})\.dkr\.ecr\.(?P<region>[a-z0-9-]+)\.amazonaws\.com/"
+    r"(?P<repo>[^:@]+)(?::(?P<tag>[^@]+))?(?:@(?P<digest>sha256:[0-9a-f]{64}))?"
+)
+LAMBDA_DEPLOYS = frozenset({"CreateFunction", "UpdateFunctionCode", "PublishVersion"})
+ECS_STARTS = frozenset({"RunTask", "StartTask"})
+
+
+class NotOurs(Exception):
+    """The image lives in another registry (account or region): nothing to resolve."""
+
+
+def image_uri(account_id: str, region: str, repo: str, digest: str) -> str:
+    """The digest-pinned URI that ECS and Lambda report for an ECR image."""
+    return f"{account_id}.dkr.ecr.{region}.amazonaws.com/{repo}@{digest}"
+
+
+def resolve(uri: str, account_id: str) -> str | None:
+    """Digest an ECR image URI points at now (tag, digest, or implicit `latest`); None if absent."""
+    match = IMAGE_URI.fullmatch(uri)
+    if match is None or match["account"] != account_id:
+        raise NotOurs(uri)
+    registry = Registry(account_id, match["region"])
+    with LOCK:
+        try:
+            table = registry.repository(match["repo"])
+        except ApiError:
+            return None
+        if match["digest"]:
+            found = table.images.get(match["digest"])
+        else:
+            found = table.find({"imageTag": match["tag"] or "latest"})
+        return found.digest if found is not None else None
+
+
+def lambda_before(operation: str, params: dict[str, Any], account_id: str) -> None:
+    """Lambda refuses to deploy an image that is not in the registry."""
+    uri = _deployed_uri(operation, params)
+    if uri is None:
+        return
+    try:
+        found = resolve(uri, account_id)
+    except NotOurs:
+        return
+    if found is None:
+        raise ApiError(
+            "InvalidParameterValueException",
+            f"Source image {uri} does not exist. Provide a valid source image.",
+        )
+
+
+def lambda_after(operation: str, body: bytes, account_id: str, region: str) -> bytes:
+    """Give deployed versions their image digest and their own code; fix GetFunction's URI."""
+    payload = json.loads(body or b"{}")
+    if operation in LAMBDA_DEPLOYS and payload.get("PackageType") == "Image":
+        name = payload["FunctionName"]
+        backend = lambda_backends[account_id][region]
+        latest = backend.get_function(name)
+        functions = {
+            str(fn.version): fn for fn in list(backend.list_versions_by_function(name))[1:]
+        }
+        functions["$LATEST"] = latest
+        for fn in functions.values():
+            if fn is not latest and fn.code is latest.code:
+                fn.code = dict(fn.code)
+            _pin_digest(fn, account_id)
+        deployed = functions.get(str(payload.get("Version")), latest)
+        payload["CodeSha256"] = deployed.code_sha_256
+    elif operation == "GetFunction" and "ImageUri" in payload.get("Code", {}):
+        code = payload["Code"]
+        base = re.sub(r"(@sha256:[0-9a-f]+|:[^:/@]+)$", "", code["ImageUri"])
+        code["ResolvedImageUri"] = f"{base}@sha256:{payload['Configuration']['CodeSha256']}"
+    else:
+        return body
+    return json.dumps(payload).encode()
+
+
+def ecs_after(operation: str, body: bytes, account_id: str, region: str) -> bytes:
+    """Started tasks report the digest they run and stay RUNNING, as on a real cluster."""
+    if operation not in ECS_STARTS:
+        return body
+    payload = json.loads(body or b"{}")
+    backend = ecs_backends[account_id][region]
+    for task_json in payload.get("tasks", []):
+        (task,) = backend.describe_tasks(task_json["clusterArn"], [task_json["taskArn"]])
+        task._transitions = [("RUNNING", "RUNNING")]  # moto's ManagedState would drift to STOPPED
+        task.last_status = "RUNNING"
+        task_json["lastStatus"] = "RUNNING"
+        containers: list[Any] = task.containers
+        for container, container_json in zip(containers, task_json["containers"], strict=False):
+            container.last_status = container_json["lastStatus"] = "RUNNING"
+            try:
+                digest = resolve(str(container.image or ""), account_id)
+            except NotOurs:
+                continue
+            if digest is not None:
+                container.image_digest = container_json["imageDigest"] = digest
+    return json.dumps(payload).encode()
+
+
+def _deployed_uri(operation: str, params: dict[str, Any]) -> str | None:
+    if operation == "CreateFunction":
+        uri = (params.get("Code") or {}).get("ImageUri")
+    elif operation == "UpdateFunctionCode":
+        uri = params.get("ImageUri")
+    else:
+        return None
+    return uri if isinstance(uri, str) else None
+
+
+def _pin_digest(fn: Any, account_id: str) -> None:
+    """Replace moto's stand-in CodeSha256 (sha256 of the URI text) by the image digest."""
+    uri = fn.code.get("ImageUri")
+    if not uri or fn.code_sha_256 != hashlib.sha256(uri.encode()).hexdigest():
+        return
+    try:
+        digest = resolve(uri, account_id)
+    except NotOurs:
+        return
+    if digest is not None:
+        fn.code_sha_256 = digest.removeprefix("sha256:")
