@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import threading
 from dataclasses import dataclass
 from datetime import datetime
 from types import TracebackType
@@ -87,6 +88,9 @@ class LocalEcr:
         self._registry = Registry(account_id, region)
         self._server: WsgiServer | None = None
         self._internal: dict[str, Any] = {}
+        # One session: its loader caches service models, making clients cheap to create.
+        self._session = boto3.session.Session()
+        self._session_lock = threading.Lock()
 
     # --- lifecycle -----------------------------------------------------------------
 
@@ -147,13 +151,14 @@ class LocalEcr:
 
     def client(self, service: str, **config_kwargs: Any) -> Any:
         """A boto3 client for the local endpoint with fake credentials: never real AWS."""
-        return boto3.session.Session().client(
-            service,
-            endpoint_url=self.endpoint_url,
-            region_name=self._region,
-            config=Config(**config_kwargs),
-            **FAKE_CREDENTIALS,
-        )
+        with self._session_lock:  # creating clients from one session is not thread-safe
+            return self._session.client(
+                service,
+                endpoint_url=self.endpoint_url,
+                region_name=self._region,
+                config=Config(**config_kwargs),
+                **FAKE_CREDENTIALS,
+            )
 
     def environment(self) -> dict[str, str]:
         """Environment variables that point an SDK-using process at the double."""
