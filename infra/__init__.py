@@ -1,0 +1,1 @@
+"""The CDK side: configuration, the stack and its constructs."""

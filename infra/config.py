@@ -1,0 +1,262 @@
+"""CDK context -> one validated, frozen configuration.
+
+Defaults live in cdk.json; `cdk deploy -c key=value` overrides them, and values given with
+`-c` always arrive as strings while cdk.json values keep their JSON types, so every parser
+accepts both. Any invalid value raises ConfigError naming its context key, which makes synth
+fail before a single resource is built.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Final
+
+SERVICE_NAME: Final = "ecr-untagged-cleanup"
+METRICS_NAMESPACE: Final = "EcrUntaggedCleanup"
+
+# The context keys, in the order cdk.json lists them.
+CONTEXT_KEYS: Final = (
+    "repositories",
+    "excludeRepositories",
+    "dryRun",
+    "schedule",
+    "registryId",
+    "imageStatus",
+    "minAgeHours",
+    "keepPulledWithinDays",
+    "protectInUse",
+    "maxWorkers",
+    "alarmEmail",
+    "logRetentionDays",
+)
+
+# Values CloudWatch Logs accepts for a retention period (never-expire is not offered on purpose).
+LOG_RETENTION_DAYS: Final = (
+    1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545,
+    731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
+)  # fmt: skip
+
+GLOB_CHARS: Final = frozenset("*?[]")
+
+# ECR's repository naming rule, with each lowercase alphanumeric widened to "alphanumeric, `*`,
+# `?` or a closed `[...]` class" so that shell-style globs are checked against the same shape.
+_ATOM = r"(?:[a-z0-9*?]|\[!?[a-z0-9._/-]+\])"
+_COMPONENT = rf"{_ATOM}+(?:[._-]{_ATOM}+)*"
+_REPOSITORY_PATTERN = re.compile(rf"(?:{_COMPONENT}/)*{_COMPONENT}")
+_REGISTRY_ID = re.compile(r"[0-9]{12}")
+# Deliberately plain: one @, no spaces, a dot in the domain. SNS confirms the address anyway.
+_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+_RATE = re.compile(r"rate\((?P<value>[0-9]+) (?P<unit>minutes?|hours?|days?)\)")
+_CRON_FIELD = re.compile(r"[0-9A-Za-z*?,/#-]+")
+
+
+class ConfigError(ValueError):
+    """A context value is missing or invalid; the message names the context key."""
+
+    def __init__(self, key: str, problem: str) -> None:
+        super().__init__(f"Invalid CDK context '{key}': {problem}")
+        self.key = key
+
+
+@dataclass(frozen=True)
+class CleanupConfig:
+    """Everything the stack needs to know, already validated."""
+
+    repositories: tuple[str, ...]
+    exclude_repositories: tuple[str, ...]
+    dry_run: bool
+    schedule: str
+    registry_id: str | None
+    image_status: str
+    min_age_hours: float
+    keep_pulled_within_days: int
+    protect_in_use: bool
+    max_workers: int
+    alarm_email: str | None
+    log_retention_days: int
+
+    @classmethod
+    def from_context(cls, get: Callable[[str], object]) -> CleanupConfig:
+        """Build from a context getter such as `app.node.try_get_context`."""
+
+        def value(key: str) -> object:
+            raw = get(key)
+            if raw is None:
+                raise ConfigError(key, "missing (cdk.json sets every default)")
+            return raw
+
+        return cls(
+            repositories=_repository_list("repositories", value("repositories"), required=True),
+            exclude_repositories=_repository_list(
+                "excludeRepositories", value("excludeRepositories"), required=False
+            ),
+            dry_run=_boolean("dryRun", value("dryRun")),
+            schedule=_schedule("schedule", value("schedule")),
+            registry_id=_registry_id("registryId", value("registryId")),
+            image_status=_choice("imageStatus", value("imageStatus"), ("ACTIVE", "ANY")),
+            min_age_hours=_non_negative_number("minAgeHours", value("minAgeHours")),
+            keep_pulled_within_days=_integer(
+                "keepPulledWithinDays", value("keepPulledWithinDays"), minimum=0
+            ),
+            protect_in_use=_boolean("protectInUse", value("protectInUse")),
+            max_workers=_integer("maxWorkers", value("maxWorkers"), minimum=1, maximum=16),
+            alarm_email=_email("alarmEmail", value("alarmEmail")),
+            log_retention_days=_log_retention("logRetentionDays", value("logRetentionDays")),
+        )
+
+    @property
+    def has_globs(self) -> bool:
+        """True when a repository entry is a pattern, so the function must list repositories."""
+        return any(GLOB_CHARS & set(name) for name in self.repositories)
+
+    def environment(self) -> dict[str, str]:
+        """The function's environment: exactly the names the handler reads."""
+        return {
+            "REPOSITORIES": ",".join(self.repositories),
+            "EXCLUDE_REPOSITORIES": ",".join(self.exclude_repositories),
+            "DRY_RUN": _bool_text(self.dry_run),
+            "REGISTRY_ID": self.registry_id or "",
+            "IMAGE_STATUS": self.image_status,
+            "MIN_AGE_HOURS": _number_text(self.min_age_hours),
+            "KEEP_PULLED_WITHIN_DAYS": str(self.keep_pulled_within_days),
+            "PROTECT_IN_USE": _bool_text(self.protect_in_use),
+            "MAX_WORKERS": str(self.max_workers),
+            "POWERTOOLS_SERVICE_NAME": SERVICE_NAME,
+            "POWERTOOLS_METRICS_NAMESPACE": METRICS_NAMESPACE,
+            "POWERTOOLS_LOG_LEVEL": "INFO",
+        }
+
+
+def is_valid_repository_pattern(pattern: str) -> bool:
+    """ECR's naming rule (2..256 characters), where `*`, `?` and `[...]` may stand in."""
+    if pattern == "*":
+        return True
+    if len(pattern) > 256 or (len(pattern) < 2 and not GLOB_CHARS & set(pattern)):
+        return False
+    return _REPOSITORY_PATTERN.fullmatch(pattern) is not None
+
+
+def _text(key: str, raw: object) -> str:
+    if not isinstance(raw, str):
+        raise ConfigError(key, f"expected a string, got {raw!r}")
+    return raw.strip()
+
+
+def _repository_list(key: str, raw: object, *, required: bool) -> tuple[str, ...]:
+    if isinstance(raw, list | tuple):
+        items = [_text(key, item) for item in raw]
+    else:
+        items = _text(key, raw).split(",")
+    names = tuple(dict.fromkeys(item.strip() for item in items if item.strip()))
+    if required and not names:
+        raise ConfigError(key, "needs at least one repository name or glob ('*' for all)")
+    for name in names:
+        if not is_valid_repository_pattern(name):
+            raise ConfigError(
+                key,
+                f"{name!r} is not a repository name or glob: lowercase letters and digits, "
+                "separated by '.', '_', '-' or '/', 2 to 256 characters; '*', '?' and '[...]' "
+                "may stand in for characters",
+            )
+    return names
+
+
+def _boolean(key: str, raw: object) -> bool:
+    if isinstance(raw, bool):
+        return raw
+    text = _text(key, raw).lower()
+    if text in ("true", "false"):
+        return text == "true"
+    raise ConfigError(key, f"expected true or false, got {raw!r}")
+
+
+def _integer(key: str, raw: object, *, minimum: int, maximum: int | None = None) -> int:
+    if isinstance(raw, int) and not isinstance(raw, bool):
+        number = raw
+    elif isinstance(raw, str) and re.fullmatch(r"-?[0-9]+", raw.strip()):
+        number = int(raw.strip())
+    else:
+        raise ConfigError(key, f"expected a whole number, got {raw!r}")
+    if number < minimum or (maximum is not None and number > maximum):
+        bounds = f"between {minimum} and {maximum}" if maximum is not None else f">= {minimum}"
+        raise ConfigError(key, f"must be {bounds}, got {number}")
+    return number
+
+
+def _non_negative_number(key: str, raw: object) -> float:
+    number: float
+    if isinstance(raw, int | float) and not isinstance(raw, bool):
+        number = float(raw)
+    else:
+        try:
+            number = float(_text(key, raw))
+        except ValueError:
+            raise ConfigError(key, f"expected a number, got {raw!r}") from None
+    if not math.isfinite(number) or number < 0:
+        raise ConfigError(key, f"must be a finite number >= 0, got {raw!r}")
+    return number
+
+
+def _choice(key: str, raw: object, allowed: tuple[str, ...]) -> str:
+    text = _text(key, raw).upper()
+    if text not in allowed:
+        raise ConfigError(key, f"expected one of {', '.join(allowed)}, got {raw!r}")
+    return text
+
+
+def _registry_id(key: str, raw: object) -> str | None:
+    if isinstance(raw, int) and not isinstance(raw, bool):
+        raw = f"{raw:012d}"  # a JSON number loses leading zeros; account ids keep them
+    text = _text(key, raw)
+    if not text:
+        return None
+    if not _REGISTRY_ID.fullmatch(text):
+        raise ConfigError(key, f"expected a 12-digit AWS account id or empty, got {raw!r}")
+    return text
+
+
+def _email(key: str, raw: object) -> str | None:
+    text = _text(key, raw)
+    if not text:
+        return None
+    if not _EMAIL.fullmatch(text):
+        raise ConfigError(key, f"expected an e-mail address or empty, got {raw!r}")
+    return text
+
+
+def _log_retention(key: str, raw: object) -> int:
+    days = _integer(key, raw, minimum=1)
+    if days not in LOG_RETENTION_DAYS:
+        allowed = ", ".join(map(str, LOG_RETENTION_DAYS))
+        raise ConfigError(key, f"CloudWatch Logs accepts {allowed}; got {days}")
+    return days
+
+
+def _schedule(key: str, raw: object) -> str:
+    """An EventBridge `rate(...)` or `cron(...)` expression (checked for shape, not meaning)."""
+    text = " ".join(_text(key, raw).split())
+    rate = _RATE.fullmatch(text)
+    if rate:
+        value, unit = int(rate["value"]), rate["unit"]
+        if value < 1 or (value == 1) == unit.endswith("s"):
+            raise ConfigError(key, f"{text!r}: use 'rate(1 day)' or 'rate(N days)' (N > 1)")
+        return text
+    if text.startswith("cron(") and text.endswith(")"):
+        fields = text[5:-1].split(" ")
+        if len(fields) != 6 or not all(_CRON_FIELD.fullmatch(f) for f in fields):
+            raise ConfigError(key, f"{text!r}: a cron expression has 6 fields")
+        if "?" not in (fields[2], fields[4]):
+            raise ConfigError(key, f"{text!r}: day-of-month or day-of-week must be '?'")
+        return text
+    raise ConfigError(key, f"expected 'cron(...)' or 'rate(...)', got {raw!r}")
+
+
+def _bool_text(value: bool) -> str:
+    return "true" if value else "false"
+
+
+def _number_text(value: float) -> str:
+    return str(int(value)) if value.is_integer() else repr(value)

@@ -1,0 +1,299 @@
+"""The cleanup function: code asset, Powertools layer, logs, and its one least-privilege policy."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Final
+
+from aws_cdk import ArnFormat, Aws, Duration, Stack
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_lambda_destinations as destinations
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_sqs as sqs
+from constructs import Construct
+
+from infra.checks import acknowledge_nag, ignore_cfn_lint, skip_checkov
+from infra.config import CleanupConfig
+from infra.iam import repository_resource_names
+
+LAMBDA_DIR: Final = Path(__file__).resolve().parent.parent / "lambda"
+HANDLER: Final = "ecr_cleanup.handler.handler"
+
+# The asset is an allow-list, read top to bottom (the last matching pattern wins): only the
+# ecr_cleanup package, only its Python modules, and none of the tests or caches a workspace
+# accumulates next to them.
+ASSET_EXCLUDE: Final = [
+    "*",
+    "!ecr_cleanup",
+    "!ecr_cleanup/**",
+    "ecr_cleanup/**/*.*",
+    "!ecr_cleanup/**/*.py",
+    "**/.*",
+    "**/__pycache__",
+    "**/*.pyc",
+    "**/tests",
+    "**/test_*.py",
+    "**/*_test.py",
+    "**/conftest.py",
+]
+
+# Powertools for AWS Lambda (Python) comes from its public layer, pinned to the release the
+# function's tests run against (aws-lambda-powertools==3.37.0 in requirements.txt).
+# UNVERIFIED: no public source found maps 3.37.0 to a layer version; 40 is inferred from
+# 3.31.1 = 36 plus one layer version for each of 3.34.0, 3.35.0, 3.36.0 and 3.37.0. Before
+# the first deploy, check that this prints 3.37.0's ARN, and fix the number if it does not:
+#   aws ssm get-parameter --name /aws/service/powertools/python/arm64/python3.14/3.37.0
+POWERTOOLS_VERSION: Final = "3.37.0"
+POWERTOOLS_LAYER_VERSION: Final = 40
+POWERTOOLS_LAYER_ACCOUNT: Final = "017000801446"  # AWS's publishing account (commercial regions)
+
+
+# CloudWatch Logs retention periods by days (config.LOG_RETENTION_DAYS lists the same).
+RETENTION: Final = {
+    1: logs.RetentionDays.ONE_DAY,
+    3: logs.RetentionDays.THREE_DAYS,
+    5: logs.RetentionDays.FIVE_DAYS,
+    7: logs.RetentionDays.ONE_WEEK,
+    14: logs.RetentionDays.TWO_WEEKS,
+    30: logs.RetentionDays.ONE_MONTH,
+    60: logs.RetentionDays.TWO_MONTHS,
+    90: logs.RetentionDays.THREE_MONTHS,
+    120: logs.RetentionDays.FOUR_MONTHS,
+    150: logs.RetentionDays.FIVE_MONTHS,
+    180: logs.RetentionDays.SIX_MONTHS,
+    365: logs.RetentionDays.ONE_YEAR,
+    400: logs.RetentionDays.THIRTEEN_MONTHS,
+    545: logs.RetentionDays.EIGHTEEN_MONTHS,
+    731: logs.RetentionDays.TWO_YEARS,
+    1096: logs.RetentionDays.THREE_YEARS,
+    1827: logs.RetentionDays.FIVE_YEARS,
+    2192: logs.RetentionDays.SIX_YEARS,
+    2557: logs.RetentionDays.SEVEN_YEARS,
+    2922: logs.RetentionDays.EIGHT_YEARS,
+    3288: logs.RetentionDays.NINE_YEARS,
+    3653: logs.RetentionDays.TEN_YEARS,
+}
+
+
+def powertools_layer_arn() -> str:
+    """The layer ARN, built from tokens so that synth needs neither credentials nor a lookup."""
+    return (
+        f"arn:{Aws.PARTITION}:lambda:{Aws.REGION}:{POWERTOOLS_LAYER_ACCOUNT}:layer:"
+        f"AWSLambdaPowertoolsPythonV3-python314-arm64:{POWERTOOLS_LAYER_VERSION}"
+    )
+
+
+class CleanupFunction(Construct):
+    """The function that deletes unneeded untagged images, run asynchronously on a schedule."""
+
+    def __init__(
+        self, scope: Construct, construct_id: str, *, config: CleanupConfig, failures: sqs.IQueue
+    ) -> None:
+        super().__init__(scope, construct_id)
+
+        self.log_group = logs.LogGroup(
+            self,
+            "Logs",
+            retention=RETENTION[config.log_retention_days],
+        )
+        skip_checkov(
+            self.log_group,
+            {
+                "CKV_AWS_158": "The logs hold repository names, image digests and counts, no "
+                "secrets; CloudWatch Logs encrypts them at rest with its own key.",
+            },
+        )
+
+        self.role = iam.Role(
+            self,
+            "Role",
+            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+            description="ECR untagged-image cleanup: reads and deletes images in its repositories",
+            inline_policies={"Cleanup": cleanup_policy(self, config, self.log_group)},
+        )
+
+        self.function = lambda_.Function(
+            self,
+            "Function",
+            description="Deletes the untagged ECR images nothing needs",
+            runtime=lambda_.Runtime.PYTHON_3_14,
+            architecture=lambda_.Architecture.ARM_64,
+            handler=HANDLER,
+            code=lambda_.Code.from_asset(str(LAMBDA_DIR), exclude=ASSET_EXCLUDE),
+            layers=[
+                lambda_.LayerVersion.from_layer_version_arn(
+                    self, "Powertools", powertools_layer_arn()
+                )
+            ],
+            timeout=Duration.minutes(15),
+            memory_size=256,
+            environment=config.environment(),
+            role=self.role,
+            log_group=self.log_group,
+            logging_format=lambda_.LoggingFormat.JSON,
+            application_log_level_v2=lambda_.ApplicationLogLevel.INFO,
+            system_log_level_v2=lambda_.SystemLogLevel.WARN,
+            tracing=lambda_.Tracing.ACTIVE,
+            # One run at a time: a second, overlapping run would only redo the first one's work.
+            reserved_concurrent_executions=1,
+            # Asynchronous invocations are not retried: the next scheduled run is the retry.
+            # An event still throttled after an hour, or a failed run, lands in `failures`.
+            retry_attempts=0,
+            max_event_age=Duration.hours(1),
+            on_failure=destinations.SqsDestination(failures),
+        )
+
+        ignore_cfn_lint(
+            self.function,
+            {
+                "W3005": "CDK itself lists the role in DependsOn next to its GetAtt; the "
+                "redundancy is harmless and CDK offers no way to drop it.",
+            },
+        )
+        skip_checkov(
+            self.function,
+            {
+                "CKV_AWS_116": "Failed asynchronous runs go to an on-failure destination (an "
+                "SQS queue) instead of a dead-letter queue: its records carry the error.",
+                "CKV_AWS_117": "The function calls only AWS APIs; a VPC would add NAT or "
+                "endpoints and no protection.",
+                "CKV_AWS_173": "The environment holds settings, no secrets; Lambda encrypts it "
+                "at rest with its AWS managed key.",
+            },
+        )
+        acknowledge_nag(
+            self.function,
+            "Serverless-LambdaDLQ",
+            "Failed asynchronous runs go to the on-failure destination (the failures SQS "
+            "queue), whose records carry the error; a dead-letter queue as well would file "
+            "each failure twice.",
+        )
+        acknowledge_nag(
+            self.role,
+            "AwsSolutions-IAM5[Resource::*]",
+            "Only actions without resource-level permissions use '*': xray:PutTraceSegments "
+            "and xray:PutTelemetryRecords (added by CDK for active tracing), and, when "
+            "protectInUse is on, the read-only ecs:ListClusters and lambda:ListFunctions.",
+        )
+        if config.protect_in_use:
+            acknowledge_nag(
+                self.role,
+                "Serverless-LambdaStarPermissions",
+                "The only '*' resources are for ecs:ListClusters and lambda:ListFunctions "
+                "(read-only, protectInUse), which have no resource-level permissions.",
+            )
+        for resource, reason in _wildcard_findings(config).items():
+            acknowledge_nag(self.role, f"AwsSolutions-IAM5[Resource::{resource}]", reason)
+
+
+def cleanup_policy(
+    scope: Construct, config: CleanupConfig, log_group: logs.ILogGroup
+) -> iam.PolicyDocument:
+    """The function's single policy, derived from the configuration.
+
+    BatchDeleteImage reaches only the configured repositories (never `*` unless `*` itself is
+    configured, which is `repository/*`, still not `Resource: *`). Exclusions do not narrow
+    it: IAM cannot express "every repository except these", so excluded repositories are
+    protected by the function's own filter.
+    """
+    stack = Stack.of(scope)
+    repositories = [
+        stack.format_arn(
+            service="ecr",
+            account=config.registry_id or Aws.ACCOUNT_ID,
+            resource="repository",
+            resource_name=name,
+            arn_format=ArnFormat.SLASH_RESOURCE_NAME,
+        )
+        for name in repository_resource_names(config.repositories)
+    ]
+    statements = [
+        iam.PolicyStatement(
+            sid="CleanUntaggedImages",
+            actions=[
+                "ecr:ListImages",
+                "ecr:DescribeImages",
+                "ecr:BatchGetImage",
+                "ecr:BatchDeleteImage",
+            ],
+            resources=repositories,
+        ),
+        iam.PolicyStatement(
+            sid="WriteLogs",
+            actions=["logs:CreateLogStream", "logs:PutLogEvents"],
+            resources=[log_group.log_group_arn],
+        ),
+    ]
+    if config.has_globs:
+        statements.append(
+            iam.PolicyStatement(
+                sid="ResolveRepositoryGlobs",
+                actions=["ecr:DescribeRepositories"],
+                resources=repositories,
+            )
+        )
+    if config.protect_in_use:
+        statements.extend(_in_use_statements(stack))
+    return iam.PolicyDocument(statements=statements)
+
+
+def _in_use_statements(stack: Stack) -> list[iam.PolicyStatement]:
+    """Read-only access to find the images that running tasks and functions use."""
+
+    def arn(service: str, resource: str, separator: ArnFormat) -> str:
+        return stack.format_arn(
+            service=service, resource=resource, resource_name="*", arn_format=separator
+        )
+
+    slash = ArnFormat.SLASH_RESOURCE_NAME
+    return [
+        iam.PolicyStatement(
+            sid="ListWithoutResourceType",
+            actions=["ecs:ListClusters", "lambda:ListFunctions"],
+            resources=["*"],
+        ),
+        iam.PolicyStatement(
+            # The service authorization reference: ListTasks is authorized on
+            # container-instance (condition ecs:cluster), DescribeTasks on task; the cluster
+            # ARN is what both requests name.
+            sid="ReadRunningTasks",
+            actions=["ecs:ListTasks", "ecs:DescribeTasks"],
+            resources=[
+                arn("ecs", "cluster", slash),
+                arn("ecs", "container-instance", slash),
+                arn("ecs", "task", slash),
+            ],
+        ),
+        iam.PolicyStatement(
+            sid="ReadFunctionImages",
+            actions=["lambda:ListAliases", "lambda:GetFunction"],
+            resources=[arn("lambda", "function", ArnFormat.COLON_RESOURCE_NAME)],
+        ),
+    ]
+
+
+def _wildcard_findings(config: CleanupConfig) -> dict[str, str]:
+    """Each wildcard resource in the policy as cdk-nag renders it (its finding id) -> reason."""
+    ecr_account = config.registry_id or "<AWS::AccountId>"
+    own = "<AWS::Region>:<AWS::AccountId>"
+    findings = {
+        f"arn:<AWS::Partition>:ecr:<AWS::Region>:{ecr_account}:repository/{name}": (
+            "The configured repositories include globs; this is the narrowest IAM pattern "
+            "that covers them, and the function filters repository names itself."
+        )
+        for name in repository_resource_names(config.repositories)
+        if "*" in name  # cdk-nag flags `*` only
+    }
+    if config.protect_in_use:
+        findings |= {
+            f"arn:<AWS::Partition>:ecs:{own}:cluster/*": "Read-only (protectInUse): running "
+            "tasks are listed in every cluster of this account and region.",
+            f"arn:<AWS::Partition>:ecs:{own}:container-instance/*": "Read-only (protectInUse): "
+            "ecs:ListTasks is authorized on the container instances of every cluster.",
+            f"arn:<AWS::Partition>:ecs:{own}:task/*": "Read-only (protectInUse): "
+            "ecs:DescribeTasks reads which images the running tasks use.",
+            f"arn:<AWS::Partition>:lambda:{own}:function:*": "Read-only (protectInUse): "
+            "lambda:ListAliases and lambda:GetFunction read which images functions use.",
+        }
+    return findings

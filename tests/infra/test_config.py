@@ -1,0 +1,184 @@
+"""Context -> configuration: defaults, `-c` strings, and a named error for every bad value."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from cdk_helpers import ROOT, cdk_context, make_app
+
+from infra.config import CONTEXT_KEYS, LOG_RETENTION_DAYS, CleanupConfig, ConfigError
+from infra.function import RETENTION
+
+
+def config(**overrides: object) -> CleanupConfig:
+    return CleanupConfig.from_context(cdk_context(**overrides).get)
+
+
+def test_cdk_json_holds_a_default_for_every_key() -> None:
+    context = json.loads((ROOT / "cdk.json").read_text())["context"]
+    assert [key for key in context if not key.startswith("@")] == list(CONTEXT_KEYS)
+
+
+def test_defaults() -> None:
+    assert config() == CleanupConfig(
+        repositories=("*",),
+        exclude_repositories=(),
+        dry_run=True,
+        schedule="cron(0 3 * * ? *)",
+        registry_id=None,
+        image_status="ACTIVE",
+        min_age_hours=24.0,
+        keep_pulled_within_days=7,
+        protect_in_use=True,
+        max_workers=4,
+        alarm_email=None,
+        log_retention_days=30,
+    )
+
+
+def test_values_from_the_command_line_arrive_as_strings() -> None:
+    parsed = config(
+        repositories="app-*, web ,team/api",
+        excludeRepositories="app-legacy,app-old-*",
+        dryRun="FALSE",
+        schedule="rate(12 hours)",
+        registryId="012345678901",
+        imageStatus="any",
+        minAgeHours="1.5",
+        keepPulledWithinDays="0",
+        protectInUse="false",
+        maxWorkers="16",
+        alarmEmail="ops@example.com",
+        logRetentionDays="365",
+    )
+    assert parsed.repositories == ("app-*", "web", "team/api")
+    assert parsed.exclude_repositories == ("app-legacy", "app-old-*")
+    assert parsed.dry_run is False
+    assert parsed.schedule == "rate(12 hours)"
+    assert parsed.registry_id == "012345678901"
+    assert parsed.image_status == "ANY"
+    assert parsed.min_age_hours == 1.5
+    assert parsed.keep_pulled_within_days == 0
+    assert parsed.protect_in_use is False
+    assert parsed.max_workers == 16
+    assert parsed.alarm_email == "ops@example.com"
+    assert parsed.log_retention_days == 365
+
+
+def test_json_lists_and_numbers_are_accepted() -> None:
+    parsed = config(repositories=["web", "api"], registryId=123456789012, minAgeHours=0)
+    assert parsed.repositories == ("web", "api")
+    assert parsed.registry_id == "123456789012"
+    assert parsed.min_age_hours == 0
+
+
+def test_environment_holds_exactly_the_names_the_function_reads() -> None:
+    parsed = config(repositories="web,app-*", minAgeHours="36", excludeRepositories="")
+    assert parsed.environment() == {
+        "REPOSITORIES": "web,app-*",
+        "EXCLUDE_REPOSITORIES": "",
+        "DRY_RUN": "true",
+        "REGISTRY_ID": "",
+        "IMAGE_STATUS": "ACTIVE",
+        "MIN_AGE_HOURS": "36",
+        "KEEP_PULLED_WITHIN_DAYS": "7",
+        "PROTECT_IN_USE": "true",
+        "MAX_WORKERS": "4",
+        "POWERTOOLS_SERVICE_NAME": "ecr-untagged-cleanup",
+        "POWERTOOLS_METRICS_NAMESPACE": "EcrUntaggedCleanup",
+        "POWERTOOLS_LOG_LEVEL": "INFO",
+    }
+    assert config(minAgeHours="0.25").environment()["MIN_AGE_HOURS"] == "0.25"
+
+
+@pytest.mark.parametrize(
+    "pattern",
+    ["web", "team/api", "a.b_c-d/e1", "*", "app-*", "team/*", "*/api", "ap?", "[ab]pp", "[!x]y"],
+)
+def test_valid_repository_patterns(pattern: str) -> None:
+    assert config(repositories=pattern).repositories == (pattern,)
+
+
+@pytest.mark.parametrize(
+    "pattern",
+    ["App", "a", "-app", "app-", "a--b", "a//b", "/app", "app/", "app name", "app-[", "[]x",
+     "x" * 257, "app-*" + "x" * 252],
+)  # fmt: skip
+def test_invalid_repository_patterns(pattern: str) -> None:
+    with pytest.raises(ConfigError, match="'repositories'"):
+        config(repositories=pattern)
+
+
+INVALID = [
+    ("repositories", ""),
+    ("repositories", " , "),
+    ("repositories", "Web"),
+    ("excludeRepositories", "bad name"),
+    ("dryRun", "yes"),
+    ("dryRun", 1),
+    ("schedule", "every night"),
+    ("schedule", "cron(0 3 * * * *)"),
+    ("schedule", "cron(0 3 * *)"),
+    ("schedule", "rate(1 days)"),
+    ("schedule", "rate(2 hour)"),
+    ("schedule", "rate(0 minutes)"),
+    ("registryId", "12345"),
+    ("registryId", "abcdefghijkl"),
+    ("imageStatus", "ARCHIVED"),
+    ("minAgeHours", "-1"),
+    ("minAgeHours", "soon"),
+    ("minAgeHours", "nan"),
+    ("minAgeHours", True),
+    ("keepPulledWithinDays", "-1"),
+    ("keepPulledWithinDays", "1.5"),
+    ("protectInUse", "maybe"),
+    ("maxWorkers", "0"),
+    ("maxWorkers", "17"),
+    ("maxWorkers", "four"),
+    ("alarmEmail", "not-an-address"),
+    ("logRetentionDays", "45"),
+    ("logRetentionDays", "0"),
+]
+
+
+@pytest.mark.parametrize(("key", "value"), INVALID)
+def test_invalid_context_fails_synth_naming_the_key(key: str, value: object) -> None:
+    with pytest.raises(ConfigError, match=f"'{key}'") as raised:
+        make_app(**{key: value})
+    assert raised.value.key == key
+
+
+def test_every_key_has_an_invalid_case() -> None:
+    assert {key for key, _ in INVALID} == set(CONTEXT_KEYS)
+
+
+@pytest.mark.parametrize("key", CONTEXT_KEYS)
+def test_a_missing_key_is_named(key: str) -> None:
+    context = cdk_context()
+    del context[key]
+    with pytest.raises(ConfigError, match=f"'{key}'.*missing"):
+        CleanupConfig.from_context(context.get)
+
+
+def test_app_exits_with_the_key_in_its_message(tmp_path: Path) -> None:
+    """What `cdk synth -c maxWorkers=99` shows: the CLI passes context in CDK_CONTEXT_JSON."""
+    env = {
+        **os.environ,
+        "CDK_CONTEXT_JSON": json.dumps(cdk_context(maxWorkers="99")),
+        "CDK_OUTDIR": str(tmp_path),
+    }
+    result = subprocess.run(
+        [sys.executable, "app.py"], cwd=ROOT, env=env, capture_output=True, text=True, check=False
+    )
+    assert result.returncode != 0
+    assert "Invalid CDK context 'maxWorkers'" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_log_retention_values_match_the_cdk_enum() -> None:
+    assert sorted(RETENTION) == list(LOG_RETENTION_DAYS)

@@ -1,0 +1,52 @@
+"""Property: the synthesized BatchDeleteImage grant covers exactly what the config selects.
+
+For generated repository names and globs, every sample name some pattern matches is covered
+by some granted resource, and a name no pattern matches is covered by none. Globs here use
+`*` and `?`, which IAM expresses exactly; `[...]` classes can only be approximated (as `?`)
+and have their own covering property in test_iam.
+"""
+
+from __future__ import annotations
+
+from fnmatch import fnmatchcase
+
+from aws_cdk.assertions import Template
+from cdk_helpers import cleanup_statements, make_app, resources_for
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from repo_names import globs, instances, names
+
+from infra.iam import iam_pattern_matches
+
+ARN_PREFIX = "arn:aws:ecr:eu-west-1:111122223333:repository/"
+patterns = st.lists(
+    st.one_of(names, globs(tokens=st.sampled_from(["*", "?"]))), min_size=1, max_size=3
+)
+
+
+@st.composite
+def configurations(draw: st.DrawFn) -> tuple[list[str], list[str]]:
+    """Patterns, and sample names: instances of each pattern, near misses, arbitrary names."""
+    chosen = draw(patterns)
+    matching = [draw(instances(pattern)) for pattern in chosen]
+    near_misses = [f"{name}x" for name in matching] + [f"x{name}" for name in matching]
+    return chosen, matching + near_misses + draw(st.lists(names, max_size=8))
+
+
+@settings(
+    max_examples=20,
+    deadline=None,  # each example synthesizes the stack (about a second)
+    suppress_health_check=[HealthCheck.too_slow],
+)
+@given(configuration=configurations())
+def test_batch_delete_covers_exactly_the_selected_repositories(
+    configuration: tuple[list[str], list[str]],
+) -> None:
+    chosen, samples = configuration
+    _, stack = make_app(repositories=",".join(chosen))
+    granted = resources_for(cleanup_statements(Template.from_stack(stack)), "ecr:BatchDeleteImage")
+    assert "*" not in granted
+    for name in samples:
+        selected = any(fnmatchcase(name, pattern) for pattern in chosen)
+        covered = any(iam_pattern_matches(str(arn), ARN_PREFIX + name) for arn in granted)
+        assert covered == selected, (name, chosen, granted)

@@ -1,0 +1,400 @@
+"""The synthesized template: schedule, function, permissions, logs and alarms."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from aws_cdk.assertions import Match, Template
+from cdk_helpers import cleanup_statements, one, render, resources_for, template_for
+
+from infra.function import POWERTOOLS_LAYER_VERSION
+
+ACCOUNT_ARN = "arn:aws:ecr:eu-west-1:111122223333:repository/"
+ECR_ACTIONS = ["ecr:BatchDeleteImage", "ecr:BatchGetImage", "ecr:DescribeImages", "ecr:ListImages"]
+
+
+def logical_id(template: Template, resource_type: str) -> str:
+    (found,) = template.find_resources(resource_type)
+    return found
+
+
+def test_schedule_runs_the_function_with_the_standard_event(template: Template) -> None:
+    rule = one(template, "AWS::Events::Rule")["Properties"]
+    assert rule["ScheduleExpression"] == "cron(0 3 * * ? *)"
+    assert rule["State"] == "ENABLED"
+    (target,) = rule["Targets"]
+    assert target["Arn"] == {"Fn::GetAtt": [logical_id(template, "AWS::Lambda::Function"), "Arn"]}
+    assert not {"Input", "InputPath", "InputTransformer"} & set(target)
+
+
+def test_schedule_follows_the_context() -> None:
+    rule = one(template_for(schedule="rate(6 hours)"), "AWS::Events::Rule")
+    assert rule["Properties"]["ScheduleExpression"] == "rate(6 hours)"
+
+
+def test_function_runtime_and_limits(template: Template) -> None:
+    function = one(template, "AWS::Lambda::Function")["Properties"]
+    assert function["Runtime"] == "python3.14"
+    assert function["Architectures"] == ["arm64"]
+    assert function["Handler"] == "ecr_cleanup.handler.handler"
+    assert function["Timeout"] == 900
+    assert function["MemorySize"] == 256
+    assert function["TracingConfig"] == {"Mode": "Active"}
+    assert function["ReservedConcurrentExecutions"] == 1
+    assert function["LoggingConfig"] == {
+        "ApplicationLogLevel": "INFO",
+        "LogFormat": "JSON",
+        "LogGroup": {"Ref": logical_id(template, "AWS::Logs::LogGroup")},
+        "SystemLogLevel": "WARN",
+    }
+
+
+def test_function_environment(template: Template) -> None:
+    function = one(template, "AWS::Lambda::Function")["Properties"]
+    assert function["Environment"]["Variables"] == {
+        "REPOSITORIES": "*",
+        "EXCLUDE_REPOSITORIES": "",
+        "DRY_RUN": "true",
+        "REGISTRY_ID": "",
+        "IMAGE_STATUS": "ACTIVE",
+        "MIN_AGE_HOURS": "24",
+        "KEEP_PULLED_WITHIN_DAYS": "7",
+        "PROTECT_IN_USE": "true",
+        "MAX_WORKERS": "4",
+        "POWERTOOLS_SERVICE_NAME": "ecr-untagged-cleanup",
+        "POWERTOOLS_METRICS_NAMESPACE": "EcrUntaggedCleanup",
+        "POWERTOOLS_LOG_LEVEL": "INFO",
+    }
+
+
+def test_function_environment_follows_the_context() -> None:
+    template = template_for(
+        repositories="app-*,web",
+        excludeRepositories="app-keep",
+        dryRun="false",
+        registryId="123456789012",
+        imageStatus="ANY",
+        minAgeHours="48",
+        keepPulledWithinDays="0",
+        protectInUse="false",
+        maxWorkers="8",
+    )
+    variables = one(template, "AWS::Lambda::Function")["Properties"]["Environment"]["Variables"]
+    assert variables == {
+        "REPOSITORIES": "app-*,web",
+        "EXCLUDE_REPOSITORIES": "app-keep",
+        "DRY_RUN": "false",
+        "REGISTRY_ID": "123456789012",
+        "IMAGE_STATUS": "ANY",
+        "MIN_AGE_HOURS": "48",
+        "KEEP_PULLED_WITHIN_DAYS": "0",
+        "PROTECT_IN_USE": "false",
+        "MAX_WORKERS": "8",
+        "POWERTOOLS_SERVICE_NAME": "ecr-untagged-cleanup",
+        "POWERTOOLS_METRICS_NAMESPACE": "EcrUntaggedCleanup",
+        "POWERTOOLS_LOG_LEVEL": "INFO",
+    }
+
+
+def test_powertools_layer_arn_is_pinned_and_built_from_tokens(template: Template) -> None:
+    function = one(template, "AWS::Lambda::Function")["Properties"]
+    assert render(function["Layers"]) == [
+        "arn:aws:lambda:eu-west-1:017000801446:layer:"
+        f"AWSLambdaPowertoolsPythonV3-python314-arm64:{POWERTOOLS_LAYER_VERSION}"
+    ]
+
+
+def test_asynchronous_invocations_are_not_retried(template: Template) -> None:
+    queue = logical_id(template, "AWS::SQS::Queue")
+    config = one(template, "AWS::Lambda::EventInvokeConfig")["Properties"]
+    assert config["MaximumRetryAttempts"] == 0
+    assert config["MaximumEventAgeInSeconds"] == 3600
+    assert config["DestinationConfig"] == {
+        "OnFailure": {"Destination": {"Fn::GetAtt": [queue, "Arn"]}}
+    }
+    (target,) = one(template, "AWS::Events::Rule")["Properties"]["Targets"]
+    assert target["RetryPolicy"] == {"MaximumRetryAttempts": 0, "MaximumEventAgeInSeconds": 3600}
+    assert target["DeadLetterConfig"] == {"Arn": {"Fn::GetAtt": [queue, "Arn"]}}
+
+
+def test_failures_queue_is_encrypted_and_tls_only(template: Template) -> None:
+    queue = one(template, "AWS::SQS::Queue")["Properties"]
+    assert queue["SqsManagedSseEnabled"] is True
+    assert queue["MessageRetentionPeriod"] == 14 * 24 * 3600
+    template.has_resource_properties(
+        "AWS::SQS::QueuePolicy",
+        {
+            "PolicyDocument": {
+                "Statement": Match.array_with(
+                    [
+                        Match.object_like(
+                            {
+                                "Effect": "Deny",
+                                "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+                            }
+                        )
+                    ]
+                )
+            }
+        },
+    )
+
+
+@pytest.mark.parametrize(("days", "expected"), [(None, 30), ("365", 365), ("1", 1)])
+def test_log_group_retention(days: str | None, expected: int) -> None:
+    template = template_for(logRetentionDays=days) if days else template_for()
+    log_group = one(template, "AWS::Logs::LogGroup")["Properties"]
+    assert log_group["RetentionInDays"] == expected
+
+
+# --- permissions -----------------------------------------------------------------------------
+
+
+def test_role_has_one_inline_policy_and_no_managed_policy(template: Template) -> None:
+    role = one(template, "AWS::IAM::Role")["Properties"]
+    assert "ManagedPolicyArns" not in role
+    assert [policy["PolicyName"] for policy in role["Policies"]] == ["Cleanup"]
+    assert role["AssumeRolePolicyDocument"]["Statement"] == [
+        {
+            "Action": "sts:AssumeRole",
+            "Effect": "Allow",
+            "Principal": {"Service": "lambda.amazonaws.com"},
+        }
+    ]
+
+
+def test_ecr_actions_are_exactly_the_four_on_the_repositories(template: Template) -> None:
+    statements = cleanup_statements(template)
+    ecr = [s for s in statements if any(a.startswith("ecr:") for a in s["Action"])]
+    by_sid = {s["Sid"]: s for s in ecr}
+    assert sorted(by_sid["CleanUntaggedImages"]["Action"]) == ECR_ACTIONS
+    assert by_sid["CleanUntaggedImages"]["Resource"] == [ACCOUNT_ARN + "*"]
+
+
+@pytest.mark.parametrize(
+    ("repositories", "registry", "expected"),
+    [
+        ("web,team/api", "", [ACCOUNT_ARN + "team/api", ACCOUNT_ARN + "web"]),
+        ("app-*", "", [ACCOUNT_ARN + "app-*"]),
+        (
+            "app-*,web,app-x",
+            "",
+            [ACCOUNT_ARN + "app-*", ACCOUNT_ARN + "app-x", ACCOUNT_ARN + "web"],
+        ),
+        ("svc-[ab]?", "", [ACCOUNT_ARN + "svc-??"]),
+        ("*", "", [ACCOUNT_ARN + "*"]),
+        ("web,*", "", [ACCOUNT_ARN + "*"]),
+        ("web", "123456789012", ["arn:aws:ecr:eu-west-1:123456789012:repository/web"]),
+    ],
+)
+def test_delete_reaches_exactly_the_configured_repositories(
+    repositories: str, registry: str, expected: list[str]
+) -> None:
+    statements = cleanup_statements(template_for(repositories=repositories, registryId=registry))
+    for action in ECR_ACTIONS:
+        assert resources_for(statements, action) == expected
+
+
+def test_exclusions_do_not_narrow_iam() -> None:
+    statements = cleanup_statements(template_for(repositories="app-*", excludeRepositories="app-x"))
+    assert resources_for(statements, "ecr:BatchDeleteImage") == [ACCOUNT_ARN + "app-*"]
+
+
+@pytest.mark.parametrize("repositories", ["*", "web", "app-*,web"])
+@pytest.mark.parametrize("protect", ["true", "false"])
+def test_no_wildcard_ecr_grants(repositories: str, protect: str) -> None:
+    template = template_for(repositories=repositories, protectInUse=protect)
+    every_statement = cleanup_statements(template) + _default_policy_statements(template)
+    for statement in every_statement:
+        assert "ecr:*" not in statement["Action"]
+        assert "*" not in statement["Action"]
+    assert "*" not in resources_for(every_statement, "ecr:BatchDeleteImage")
+
+
+def test_describe_repositories_only_for_globs() -> None:
+    assert (
+        resources_for(
+            cleanup_statements(template_for(repositories="web,api")), "ecr:DescribeRepositories"
+        )
+        == []
+    )
+    globbed = cleanup_statements(template_for(repositories="app-*,web"))
+    assert resources_for(globbed, "ecr:DescribeRepositories") == [
+        ACCOUNT_ARN + "app-*",
+        ACCOUNT_ARN + "web",
+    ]
+
+
+IN_USE = {
+    "ecs:ListClusters": ["*"],
+    "lambda:ListFunctions": ["*"],
+    "ecs:ListTasks": [
+        "arn:aws:ecs:eu-west-1:111122223333:cluster/*",
+        "arn:aws:ecs:eu-west-1:111122223333:container-instance/*",
+        "arn:aws:ecs:eu-west-1:111122223333:task/*",
+    ],
+    "ecs:DescribeTasks": [
+        "arn:aws:ecs:eu-west-1:111122223333:cluster/*",
+        "arn:aws:ecs:eu-west-1:111122223333:container-instance/*",
+        "arn:aws:ecs:eu-west-1:111122223333:task/*",
+    ],
+    "lambda:ListAliases": ["arn:aws:lambda:eu-west-1:111122223333:function:*"],
+    "lambda:GetFunction": ["arn:aws:lambda:eu-west-1:111122223333:function:*"],
+}
+
+
+def test_in_use_lookups_when_protect_in_use(template: Template) -> None:
+    statements = cleanup_statements(template)
+    for action, resources in IN_USE.items():
+        assert resources_for(statements, action) == resources
+
+
+def test_no_in_use_lookups_without_protect_in_use() -> None:
+    template = template_for(protectInUse="false", repositories="web")
+    statements = cleanup_statements(template) + _default_policy_statements(template)
+    actions = {action for statement in statements for action in statement["Action"]}
+    assert not actions & set(IN_USE)
+    assert not any(a.startswith(("ecs:", "lambda:")) for a in actions)
+    assert all(statement["Resource"] != ["*"] for statement in cleanup_statements(template))
+
+
+def test_every_granted_action(template: Template) -> None:
+    """Nothing beyond the cleanup, its logs, tracing, in-use reads and the failures queue."""
+    actions = {
+        action
+        for statement in cleanup_statements(template) + _default_policy_statements(template)
+        for action in statement["Action"]
+    }
+    assert actions == {
+        *ECR_ACTIONS,
+        "ecr:DescribeRepositories",
+        "logs:CreateLogStream",
+        "logs:PutLogEvents",
+        *IN_USE,
+        "xray:PutTraceSegments",
+        "xray:PutTelemetryRecords",
+        "sqs:SendMessage",
+        "sqs:GetQueueAttributes",
+        "sqs:GetQueueUrl",
+    }
+
+
+def _default_policy_statements(template: Template) -> list[dict[str, Any]]:
+    statements: list[dict[str, Any]] = []
+    for policy in template.find_resources("AWS::IAM::Policy").values():
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]:
+            action = statement["Action"]
+            statements.append(
+                {**statement, "Action": [action] if isinstance(action, str) else action}
+            )
+    return statements
+
+
+# --- alarms ----------------------------------------------------------------------------------
+
+
+def _alarms(template: Template) -> dict[str, dict[str, Any]]:
+    alarms = template.find_resources("AWS::CloudWatch::Alarm")
+    return {
+        alarm["Properties"].get("MetricName", ""): alarm["Properties"] for alarm in alarms.values()
+    }
+
+
+def test_alarms_publish_to_the_topic(template: Template) -> None:
+    topic = logical_id(template, "AWS::SNS::Topic")
+    alarms = _alarms(template)
+    assert set(alarms) == {
+        "Errors",
+        "DeletionsFailed",
+        "RunsIncomplete",
+        "ApproximateNumberOfMessagesVisible",
+    }
+    for alarm in alarms.values():
+        assert alarm["AlarmActions"] == [{"Ref": topic}]
+        assert alarm["Threshold"] == 1
+        assert alarm["ComparisonOperator"] == "GreaterThanOrEqualToThreshold"
+        assert alarm["TreatMissingData"] == "notBreaching"
+
+
+def test_errors_alarm(template: Template) -> None:
+    errors = _alarms(template)["Errors"]
+    assert errors["Namespace"] == "AWS/Lambda"
+    assert errors["Dimensions"] == [
+        {"Name": "FunctionName", "Value": {"Ref": logical_id(template, "AWS::Lambda::Function")}}
+    ]
+    assert (errors["Statistic"], errors["EvaluationPeriods"]) == ("Sum", 1)
+
+
+def test_deletions_failed_alarm(template: Template) -> None:
+    alarm = _alarms(template)["DeletionsFailed"]
+    assert alarm["Namespace"] == "EcrUntaggedCleanup"
+    assert alarm["Dimensions"] == [{"Name": "service", "Value": "ecr-untagged-cleanup"}]
+    assert (alarm["Statistic"], alarm["Period"], alarm["EvaluationPeriods"]) == ("Sum", 86400, 1)
+
+
+def test_runs_incomplete_alarm_needs_three_days_in_a_row(template: Template) -> None:
+    alarm = _alarms(template)["RunsIncomplete"]
+    assert alarm["Namespace"] == "EcrUntaggedCleanup"
+    assert alarm["Dimensions"] == [{"Name": "service", "Value": "ecr-untagged-cleanup"}]
+    assert alarm["Statistic"] == "Sum"
+    assert alarm["Period"] == 86400
+    assert (alarm["EvaluationPeriods"], alarm["DatapointsToAlarm"]) == (3, 3)
+
+
+def test_failed_deliveries_alarm_watches_the_queue(template: Template) -> None:
+    alarm = _alarms(template)["ApproximateNumberOfMessagesVisible"]
+    assert alarm["Namespace"] == "AWS/SQS"
+    assert alarm["Dimensions"] == [
+        {
+            "Name": "QueueName",
+            "Value": {"Fn::GetAtt": [logical_id(template, "AWS::SQS::Queue"), "QueueName"]},
+        }
+    ]
+
+
+def test_topic_is_encrypted_with_a_key_cloudwatch_may_use(template: Template) -> None:
+    key = logical_id(template, "AWS::KMS::Key")
+    topic = one(template, "AWS::SNS::Topic")["Properties"]
+    assert topic["KmsMasterKeyId"] == {"Fn::GetAtt": [key, "Arn"]}
+    key_properties = one(template, "AWS::KMS::Key")["Properties"]
+    assert key_properties["EnableKeyRotation"] is True
+    assert {
+        "Sid": "AllowCloudWatchAlarmsToPublish",
+        "Effect": "Allow",
+        "Principal": {"Service": "cloudwatch.amazonaws.com"},
+        "Action": ["kms:Decrypt", "kms:GenerateDataKey*"],
+        "Resource": "*",
+    } in key_properties["KeyPolicy"]["Statement"]
+    template.has_resource_properties(
+        "AWS::SNS::TopicPolicy",
+        {
+            "PolicyDocument": {
+                "Statement": Match.array_with(
+                    [
+                        Match.object_like(
+                            {
+                                "Effect": "Deny",
+                                "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+                            }
+                        )
+                    ]
+                )
+            }
+        },
+    )
+
+
+def test_no_subscription_without_alarm_email(template: Template) -> None:
+    template.resource_count_is("AWS::SNS::Subscription", 0)
+
+
+def test_email_subscription_with_alarm_email() -> None:
+    template = template_for(alarmEmail="ops@example.com")
+    subscription = one(template, "AWS::SNS::Subscription")["Properties"]
+    assert subscription["Protocol"] == "email"
+    assert subscription["Endpoint"] == "ops@example.com"
+    assert subscription["TopicArn"] == {"Ref": logical_id(template, "AWS::SNS::Topic")}
+    assert subscription["RedrivePolicy"] == {
+        "deadLetterTargetArn": {"Fn::GetAtt": [logical_id(template, "AWS::SQS::Queue"), "Arn"]}
+    }
