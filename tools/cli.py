@@ -1,0 +1,505 @@
+"""``python -m tools.cli``: run the cleanup Lambda's own code from a terminal.
+
+It calls ``run_cleanup`` with a ``Settings`` validated the way the function validates its
+environment, so a flag is refused whenever the matching variable would be. It runs against
+real AWS with your own credentials (``--profile``, ``--region``), or against the built-in
+local ECR seeded with a sample registry (``--local``: 127.0.0.1, fake credentials).
+``python -m tools.cli demo`` runs a dry run, then a real run, on one local registry.
+
+Exit codes:
+  0  everything went as asked
+  1  some deletions failed, or a repository (or the whole run) reported an error
+  2  invalid flags or configuration (typer's usage errors use 2 as well)
+  3  the run was incomplete: the time budget ran out
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sys
+import threading
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+from unittest import mock
+
+import boto3
+import typer
+from botocore.exceptions import BotoCoreError, ClientError, NoRegionError, ProfileNotFound
+from pydantic import ValidationError
+from rich import box
+from rich.console import Console
+from rich.filesize import decimal
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+# The function's package lives in the Lambda asset's root, not in site-packages.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "lambda"))
+# Powertools' logger writes JSON to stdout, which belongs to the table or to --json.
+os.environ.setdefault("POWERTOOLS_SERVICE_NAME", "ecr-untagged-cleanup")
+os.environ.setdefault("POWERTOOLS_METRICS_NAMESPACE", "EcrUntaggedCleanup")
+os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
+
+from ecr_cleanup.cleanup import Clients, Deadline, monotonic_deadline, run_cleanup
+from ecr_cleanup.cleanup import Progress as ProgressCallback
+from ecr_cleanup.clients import make_clients
+from ecr_cleanup.decide import KEEP_REASONS
+from ecr_cleanup.registry import Registry
+from ecr_cleanup.report import RepositoryReport, RunReport
+from ecr_cleanup.request import Request
+from ecr_cleanup.settings import Settings
+from ecr_cleanup.telemetry import repository_fields
+
+if TYPE_CHECKING:
+    from tools.local_ecr import LocalEcr
+    from tools.sample_registry import SampleImage
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_INVALID = 2
+EXIT_INCOMPLETE = 3
+EPILOG = (
+    "Exit codes: 0 everything went as asked; 1 some deletions failed or a repository "
+    "reported an error; 2 invalid flags or configuration; 3 incomplete (time budget spent)."
+)
+
+# Each setting's environment variable, as pydantic names it in errors, and its flag.
+FLAGS = {
+    "REPOSITORIES": "--repositories",
+    "EXCLUDE_REPOSITORIES": "--exclude",
+    "DRY_RUN": "--dry-run",
+    "REGISTRY_ID": "--registry-id",
+    "IMAGE_STATUS": "--image-status",
+    "MIN_AGE_HOURS": "--min-age-hours",
+    "KEEP_PULLED_WITHIN_DAYS": "--keep-pulled-within-days",
+    "PROTECT_IN_USE": "--protect-in-use",
+    "MAX_WORKERS": "--max-workers",
+}
+USER_AWS_SETTINGS = ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS")
+
+log = logging.getLogger("ecr_cleanup.cli")
+app = typer.Typer(add_completion=False, context_settings={"help_option_names": ["-h", "--help"]})
+Verbose = Annotated[
+    bool, typer.Option("--verbose", "-v", help="Log each repository's result to stderr.")
+]
+
+
+def _default(field: str) -> str:
+    return str(Settings.model_fields[field].default)
+
+
+@app.callback(invoke_without_command=True, epilog=EPILOG)
+def main(
+    ctx: typer.Context,
+    *,
+    local: Annotated[
+        bool, typer.Option("--local", help="Run on a local ECR seeded with a sample registry.")
+    ] = False,
+    profile: Annotated[str | None, typer.Option(help="AWS profile (real AWS only).")] = None,
+    region: Annotated[str | None, typer.Option(help="AWS region (real AWS only).")] = None,
+    repositories: Annotated[
+        list[str] | None,
+        typer.Option(
+            metavar="NAMES",
+            help="Repositories or globs, comma-separated or repeated; '*' for all. "
+            "Required against AWS; '*' by default with --local.",
+        ),
+    ] = None,
+    exclude: Annotated[
+        list[str] | None,
+        typer.Option(metavar="NAMES", help="Repositories or globs to leave alone."),
+    ] = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run/--no-dry-run", help="Only count what would be deleted.")
+    ] = True,
+    min_age_hours: Annotated[
+        str | None,
+        typer.Option(
+            metavar="HOURS",
+            show_default=_default("min_age_hours"),
+            help="Keep untagged images pushed less than this long ago.",
+        ),
+    ] = None,
+    keep_pulled_within_days: Annotated[
+        str | None,
+        typer.Option(
+            metavar="DAYS",
+            show_default=_default("keep_pulled_within_days"),
+            help="Keep images pulled within this many days; 0 ignores pulls.",
+        ),
+    ] = None,
+    protect_in_use: Annotated[
+        bool,
+        typer.Option(
+            "--protect-in-use/--no-protect-in-use",
+            help="Keep digests that running ECS tasks and Lambda functions use.",
+        ),
+    ] = True,
+    image_status: Annotated[
+        str | None,
+        typer.Option(
+            metavar="ACTIVE|ANY",
+            show_default=_default("image_status"),
+            help="Untagged images to consider; ANY includes archived ones.",
+        ),
+    ] = None,
+    registry_id: Annotated[
+        str | None,
+        typer.Option(metavar="ACCOUNT", help="The registry's 12-digit account id, if not yours."),
+    ] = None,
+    max_workers: Annotated[
+        str | None,
+        typer.Option(
+            metavar="N",
+            show_default=_default("max_workers"),
+            help="Repositories cleaned concurrently (1-16).",
+        ),
+    ] = None,
+    time_budget_seconds: Annotated[
+        float | None,
+        typer.Option(
+            min=1,
+            metavar="SECONDS",
+            help="Start no ECR call after this long; the run then ends incomplete (exit 3).",
+        ),
+    ] = None,
+    json_output: Annotated[
+        bool, typer.Option("--json", help="Print only the function's result, as JSON.")
+    ] = False,
+    verbose: Verbose = False,
+) -> None:
+    """Delete the untagged ECR images nothing needs, as the Lambda function does.
+
+    A dry run unless --no-dry-run. Try it with --local, or run `demo`.
+    """
+    if ctx.invoked_subcommand is not None:
+        _refuse_run_options(ctx)
+        return
+    _configure_logging(verbose)
+    if local and (profile or region):
+        flag = "--profile" if profile else "--region"
+        raise typer.BadParameter("for real AWS only, not with --local", param_hint=f"'{flag}'")
+    settings = validate_settings(
+        {
+            "REPOSITORIES": _joined(repositories) if repositories else "*" if local else None,
+            "EXCLUDE_REPOSITORIES": _joined(exclude),
+            "DRY_RUN": dry_run,
+            "REGISTRY_ID": registry_id,
+            "IMAGE_STATUS": image_status,
+            "MIN_AGE_HOURS": min_age_hours,
+            "KEEP_PULLED_WITHIN_DAYS": keep_pulled_within_days,
+            "PROTECT_IN_USE": protect_in_use,
+            "MAX_WORKERS": max_workers,
+        }
+    )
+    deadline = monotonic_deadline(time_budget_seconds, 0) if time_budget_seconds else None
+    stdout = _stdout()
+    if local:
+        with local_registry(settings, announce=not json_output) as (clients, _, _):
+            report = execute(settings, clients, deadline=deadline, console=_bar_console(stdout))
+    else:
+        clients = aws_clients(settings, profile, region)
+        report = execute(settings, clients, deadline=deadline, console=_bar_console(stdout))
+    if json_output:
+        typer.echo(json.dumps(report.as_dict(), indent=2))
+    else:
+        show_report(stdout, report)
+    raise typer.Exit(exit_code(report))
+
+
+@app.command(epilog=EPILOG)
+def demo(verbose: Verbose = False) -> None:
+    """On one local registry: a dry run, a real run, then what is left in the registry."""
+    _configure_logging(verbose)
+    stdout = _stdout()
+    dry = validate_settings({"REPOSITORIES": "*", "DRY_RUN": True})
+    real = validate_settings({"REPOSITORIES": "*", "DRY_RUN": False})
+    with local_registry(dry, announce=True) as (clients, local, sample):
+        stdout.rule("1. A dry run: what would go, and why the rest stays")
+        first = execute(dry, clients, console=_bar_console(stdout))
+        show_report(stdout, first)
+        stdout.rule("2. A real run on the same registry")
+        second = execute(real, clients, console=_bar_console(stdout))
+        show_report(stdout, second)
+        stdout.rule("3. What is left")
+        stdout.print(remaining_table(local, sample))
+    raise typer.Exit(exit_code(first) or exit_code(second))
+
+
+def validate_settings(values: Mapping[str, object]) -> Settings:
+    """The function's own validation; ``values`` by environment name, None meaning unset."""
+    try:
+        return Settings.model_validate({k: v for k, v in values.items() if v is not None})
+    except ValidationError as error:
+        problems = {}
+        for problem in error.errors():
+            name = str(problem["loc"][0]) if problem["loc"] else ""
+            flag = FLAGS.get(name, name)
+            problems[flag] = (
+                "required: repository names or globs ('*' for all)"
+                if problem["type"] == "missing"
+                else problem["msg"].removeprefix("Value error, ")
+            )
+        hint = ", ".join(f"'{flag}'" for flag in problems)
+        reasons = [f"{flag}: {reason}" for flag, reason in problems.items()]
+        message = "; ".join(reasons) if len(problems) > 1 else next(iter(problems.values()))
+        raise typer.BadParameter(message, param_hint=hint) from None
+
+
+def aws_clients(settings: Settings, profile: str | None, region: str | None) -> Clients:
+    """The function's clients, on the user's own credentials (boto3's usual chain)."""
+    try:
+        session = boto3.Session(profile_name=profile, region_name=region)
+        if session.get_credentials() is None:
+            raise typer.BadParameter("no AWS credentials found", param_hint="'--profile'")
+        return make_clients(settings.max_workers, in_use=settings.protect_in_use, session=session)
+    except ProfileNotFound as error:
+        raise typer.BadParameter(str(error), param_hint="'--profile'") from None
+    except NoRegionError:
+        raise typer.BadParameter(
+            "no region configured (or set AWS_REGION)", param_hint="'--region'"
+        ) from None
+
+
+@contextmanager
+def local_registry(
+    settings: Settings, *, announce: bool
+) -> Iterator[tuple[Clients, LocalEcr, list[SampleImage]]]:
+    """Start the local ECR, seed the sample registry, and make clients that only reach it.
+
+    The clients come from the function's own make_clients (same retries and timeouts);
+    the double's environment points them at 127.0.0.1 with fake credentials, whatever
+    the user's AWS configuration says, and each client is checked before use.
+    """
+    # moto takes a second to import, and runs against AWS never need it.
+    from tools.local_ecr import LocalEcr  # noqa: PLC0415
+    from tools.sample_registry import seed  # noqa: PLC0415
+
+    with LocalEcr() as local:
+        sample = seed(local, datetime.now(UTC))
+        with mock.patch.dict(os.environ, {**local.environment(), "POWERTOOLS_TRACE_DISABLED": "1"}):
+            for name in USER_AWS_SETTINGS:
+                os.environ.pop(name, None)
+            clients = make_clients(
+                settings.max_workers, in_use=settings.protect_in_use, session=boto3.Session()
+            )
+        for client in (clients.ecr, clients.ecs, clients.lambda_):
+            if client is not None and client.meta.endpoint_url != local.endpoint_url:
+                raise RuntimeError(f"a local client would reach {client.meta.endpoint_url}")
+        if announce:
+            Console(stderr=True).print(
+                f"Local ECR on {local.endpoint_url}, seeded with {len(sample)} images in "
+                f"{len({image.repository for image in sample})} repositories."
+            )
+        yield clients, local, sample
+
+
+def execute(
+    settings: Settings,
+    clients: Clients,
+    *,
+    deadline: Deadline | None = None,
+    console: Console | None = None,
+) -> RunReport:
+    """One run_cleanup as the function runs it, watched by a progress bar on ``console``."""
+    names = _repositories(settings, clients)
+    request = Request(dry_run=settings.dry_run, repositories=names, source="cli")
+    total = None if names is None else len(names)
+    with _progress_bar(console, total, settings.dry_run) as show_progress:
+
+        def progress(report: RepositoryReport, finished: bool) -> None:
+            show_progress(report, finished)
+            if finished:
+                fields = repository_fields(report, request.dry_run)
+                log.info("repository done %s", json.dumps(fields))
+
+        return run_cleanup(
+            settings, request, clients, now=datetime.now(UTC), deadline=deadline, progress=progress
+        )
+
+
+def exit_code(report: RunReport) -> int:
+    if report.failed:
+        return EXIT_FAILED
+    if not report.complete:
+        return EXIT_INCOMPLETE
+    return EXIT_OK
+
+
+def _repositories(settings: Settings, clients: Clients) -> tuple[str, ...] | None:
+    """The repositories in scope, listed up front so that the progress bar has a total.
+
+    They are picked as run_cleanup picks them, so naming them in the request narrows
+    nothing. None leaves the listing, and reporting its error, to run_cleanup.
+    """
+    scope = settings.scope
+    if not scope.needs_listing:
+        return tuple(name for name in scope.include if name in scope)
+    registry = Registry(clients.ecr, settings.registry_id)
+    try:
+        return tuple(sorted(name for name in registry.repositories() if name in scope))
+    except (ClientError, BotoCoreError):
+        return None
+
+
+@contextmanager
+def _progress_bar(
+    console: Console | None, total: int | None, dry_run: bool
+) -> Iterator[ProgressCallback]:
+    """A progress callback for run_cleanup's worker threads; it draws nothing without console."""
+    if console is None:
+        yield lambda report, finished: None
+        return
+    verb = "would delete" if dry_run else "deleted"
+    columns = (
+        TextColumn("repositories"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[examined]} untagged images examined, {task.fields[gone]} " + verb),
+        TimeElapsedColumn(),
+    )
+    seen: dict[str, RepositoryReport] = {}
+    done: set[str] = set()
+    lock = threading.Lock()
+    with Progress(*columns, console=console, transient=True) as bar:
+        task = bar.add_task("", total=total, examined=0, gone=0)
+
+        def update(report: RepositoryReport, finished: bool) -> None:
+            with lock:
+                seen[report.name] = report
+                if finished:
+                    done.add(report.name)
+                examined = sum(r.untagged for r in seen.values())
+                gone = sum(r.deleted + r.would_delete for r in seen.values())
+                bar.update(task, completed=len(done), examined=examined, gone=gone)
+
+        yield update
+
+
+def show_report(console: Console, report: RunReport) -> None:
+    """The report as a table, then in words anything that went wrong."""
+    console.print(report_table(report))
+    problems = [f"Run failed: {report.error}"] if report.error else []
+    for repository in report.repositories:
+        if repository.error:
+            problems.append(f"{repository.name}: {repository.error}")
+        problems.extend(
+            f"{repository.name}: {f.digest} not deleted: {f.code} {f.reason}"
+            for f in repository.failures
+        )
+    for problem in problems:
+        console.print(problem, style="red", highlight=False)
+    unfinished = report.as_dict()["unfinished"]
+    if unfinished:
+        console.print(f"Time budget spent; not finished: {', '.join(unfinished)}", style="yellow")
+
+
+def report_table(report: RunReport) -> Table:
+    """Per repository and in total: what was found, what went, what stayed and why."""
+    dry_run = report.dry_run
+    title = (
+        "DRY RUN: nothing was deleted ('would delete' is what a real run would delete)"
+        if dry_run
+        else "Cleanup: untagged images deleted"
+    )
+    table = Table(title=title, box=box.SIMPLE_HEAD, title_style="bold", pad_edge=False)
+    table.add_column("repository", overflow="fold", min_width=len("repository"))
+    headers = (
+        "untagged",
+        "would\ndelete" if dry_run else "deleted",
+        *("kept:\n" + reason.replace("_", "\n") for reason in KEEP_REASONS),
+        "failed",
+        "would\nreclaim" if dry_run else "reclaimed",
+    )
+    for header in headers:
+        table.add_column(header, justify="right", vertical="bottom", no_wrap=True)
+    for repository in report.repositories:
+        table.add_row(repository.name, *_cells(repository.as_dict(), dry_run))
+    table.add_section()
+    table.add_row("total", *_cells(report.totals(), dry_run), style="bold")
+    return table
+
+
+def _cells(counts: Mapping[str, Any], dry_run: bool) -> list[str]:
+    failed = counts["failed"]
+    return [
+        str(counts["untagged"]),
+        str(counts["would_delete" if dry_run else "deleted"]),
+        *(str(counts["kept"][str(reason)]) for reason in KEEP_REASONS),
+        f"[red]{failed}[/red]" if failed else "0",
+        decimal(counts["bytes_reclaimed"]),
+    ]
+
+
+def remaining_table(local: LocalEcr, sample: list[SampleImage]) -> Table:
+    """What the registry holds now, each image described as the sample seeded it."""
+    what = {image.digest: image.what for image in sample}
+    now = datetime.now(UTC)
+    rows = []
+    for repository in sorted({image.repository for image in sample}):
+        images = sorted(local.images(repository).items(), key=lambda item: item[1].pushed_at)
+        for digest, image in images:
+            tags = ", ".join(image.tags) or "-"
+            pushed = _ago(now - image.pushed_at)
+            rows.append((repository, digest[7:19], tags, image.status, pushed, what[digest]))
+    table = Table(
+        title=f"Left in the local registry: {len(rows)} of {len(sample)} images",
+        box=box.SIMPLE_HEAD,
+        title_style="bold",
+        pad_edge=False,
+    )
+    for header in ("repository", "digest", "tags", "status", "pushed", "what it is"):
+        table.add_column(header)
+    for row in rows:
+        table.add_row(*row)
+    return table
+
+
+def _ago(age: timedelta) -> str:
+    count, unit = (age.days, "day") if age.days else (age.seconds // 3600, "hour")
+    return f"{count} {unit}{'' if count == 1 else 's'} ago"
+
+
+def _stdout() -> Console:
+    """stdout's console; a file or a pipe (a CI log) gets room for the report's columns."""
+    console = Console(highlight=False)
+    if not console.is_terminal and "COLUMNS" not in os.environ:
+        console.width = 120
+    return console
+
+
+def _bar_console(stdout: Console) -> Console | None:
+    """Progress goes to stderr, and only when a person watches stdout."""
+    stderr = Console(stderr=True)
+    return stderr if stdout.is_terminal and stderr.is_terminal else None
+
+
+def _configure_logging(verbose: bool) -> None:
+    """Logs go to stderr: stdout is the table's, or the JSON's."""
+    logging.basicConfig(stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s")
+    logging.getLogger().setLevel(logging.INFO if verbose else logging.WARNING)
+
+
+def _joined(values: list[str] | None) -> str | None:
+    """Repeated flags and comma lists alike become the variable's comma list."""
+    return None if values is None else ",".join(values)
+
+
+def _refuse_run_options(ctx: typer.Context) -> None:
+    """A subcommand runs on its own terms: options meant for a run would be ignored."""
+    given = []
+    for param in ctx.command.params:
+        source = ctx.get_parameter_source(param.name) if param.name else None
+        if source is not None and source.name != "DEFAULT":
+            given.append(param.opts[0])
+    if given:
+        hint = ", ".join(f"'{flag}'" for flag in given)
+        raise typer.BadParameter(f"not an option of {ctx.invoked_subcommand}", param_hint=hint)
+
+
+if __name__ == "__main__":
+    app()
