@@ -6,7 +6,17 @@ faults and a record of every call.
 """
 
 from .double import ImageState, LocalEcr, MultiArch
+from .errors import ApiError
 from .faults import IMAGE_FAILURE_CODES, Fault, Faults
 from .wire import Call
 
-__all__ = ["IMAGE_FAILURE_CODES", "Call", "Fault", "Faults", "ImageState", "LocalEcr", "MultiArch"]
+__all__ = [
+    "IMAGE_FAILURE_CODES",
+    "ApiError",
+    "Call",
+    "Fault",
+    "Faults",
+    "ImageState",
+    "LocalEcr",
+    "MultiArch",
+]
