@@ -46,7 +46,8 @@ ASSET_EXCLUDE: Final = [
 #   aws ssm get-parameter --name /aws/service/powertools/python/arm64/python3.14/3.37.0
 POWERTOOLS_VERSION: Final = "3.37.0"
 POWERTOOLS_LAYER_VERSION: Final = 40
-POWERTOOLS_LAYER_ACCOUNT: Final = "017000801446"  # AWS's publishing account (commercial regions)
+# AWS's publishing account in the commercial regions (China and GovCloud use others).
+POWERTOOLS_LAYER_ACCOUNT: Final = "017000801446"
 
 
 # CloudWatch Logs retention periods by days (config.LOG_RETENTION_DAYS lists the same).
@@ -147,8 +148,8 @@ class CleanupFunction(Construct):
         ignore_cfn_lint(
             self.function,
             {
-                "W3005": "CDK itself lists the role in DependsOn next to its GetAtt; the "
-                "redundancy is harmless and CDK offers no way to drop it.",
+                "W3005": "CDK lists the role in DependsOn although the Role GetAtt already "
+                "orders them; harmless, and hand-overriding DependsOn would be more fragile.",
             },
         )
         skip_checkov(

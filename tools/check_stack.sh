@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
 # Synthesize the CDK app and scan the template; exits non-zero on any finding.
+# Without arguments it checks the defaults (into cdk.out/) and a variant with every optional
+# resource; with `-c key=value ...` arguments it checks that configuration only.
 #
 #   cdk synth  -> cdk.out/ (cdk-nag's AwsSolutions and Serverless packs run as validation
 #                 plugins: an unacknowledged finding fails the synth itself)
@@ -7,6 +9,7 @@
 #   checkov    -> the synthesized template (skips are acknowledged in the code, with reasons)
 #
 # Works offline, without AWS credentials and without Docker. It needs, once:
+#   (or all at once: bash tools/setup.sh)
 #   npm ci                                    # the pinned CDK CLI (package-lock.json)
 #   python3 -m venv .venv && .venv/bin/pip install -r requirements-dev.txt -c constraints.txt
 #   python3 -m venv .venv-scan && .venv-scan/bin/pip install -r requirements-scan.txt
@@ -16,7 +19,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
 outdir=${CDK_OUTDIR:-cdk.out}
-template="$outdir/EcrUntaggedCleanup.template.json"
+stack=EcrUntaggedCleanup
 
 for tool in node_modules/.bin/cdk .venv/bin/python .venv/bin/cfn-lint .venv-scan/bin/checkov; do
     if [[ ! -x $tool ]]; then
@@ -33,14 +36,29 @@ export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION=1
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION=20
 export PATH="$root/.venv/bin:$PATH"  # cdk.json runs `python3 app.py`
 
-echo "== cdk synth (with cdk-nag)"
-rm -rf "$outdir"
-node_modules/.bin/cdk synth --quiet --no-notices --no-version-reporting --output "$outdir" "$@"
+# scan OUTDIR [cdk synth options...]: synthesize into OUTDIR, then lint and scan the template.
+scan() {
+    local out=$1
+    shift
+    echo "== cdk synth (with cdk-nag) $*"
+    rm -rf "$out"
+    node_modules/.bin/cdk synth --quiet --no-notices --no-version-reporting --output "$out" "$@"
+    echo "== cfn-lint"
+    .venv/bin/cfn-lint "$out/$stack.template.json"
+    echo "== checkov"
+    .venv-scan/bin/checkov -f "$out/$stack.template.json" --framework cloudformation \
+        --skip-download --compact --quiet
+}
 
-echo "== cfn-lint"
-.venv/bin/cfn-lint "$template"
-
-echo "== checkov"
-.venv-scan/bin/checkov -f "$template" --framework cloudformation --skip-download --compact --quiet
+if (($#)); then
+    scan "$outdir" "$@"  # the configuration given on the command line (-c key=value ...)
+else
+    scan "$outdir"
+    # Optional resources too: the e-mail subscription, globs, another registry, no in-use reads.
+    variant=$(mktemp -d)
+    trap 'rm -rf "$variant"' EXIT
+    scan "$variant/cdk.out" -c alarmEmail=ops@example.com -c "repositories=app-*,web" \
+        -c registryId=123456789012 -c protectInUse=false
+fi
 
 echo "check_stack: no findings"

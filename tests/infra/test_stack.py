@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from importlib.metadata import version
 from typing import Any
 
 import pytest
 from aws_cdk.assertions import Match, Template
 from cdk_helpers import cleanup_statements, one, render, resources_for, template_for
 
-from infra.function import POWERTOOLS_LAYER_VERSION
+from infra.function import POWERTOOLS_LAYER_VERSION, POWERTOOLS_VERSION
 
 ACCOUNT_ARN = "arn:aws:ecr:eu-west-1:111122223333:repository/"
 ECR_ACTIONS = ["ecr:BatchDeleteImage", "ecr:BatchGetImage", "ecr:DescribeImages", "ecr:ListImages"]
@@ -103,6 +104,11 @@ def test_powertools_layer_arn_is_pinned_and_built_from_tokens(template: Template
         "arn:aws:lambda:eu-west-1:017000801446:layer:"
         f"AWSLambdaPowertoolsPythonV3-python314-arm64:{POWERTOOLS_LAYER_VERSION}"
     ]
+
+
+def test_layer_pin_follows_the_powertools_the_tests_use() -> None:
+    """Bumping aws-lambda-powertools in requirements.txt must bump the layer version too."""
+    assert version("aws-lambda-powertools") == POWERTOOLS_VERSION
 
 
 def test_asynchronous_invocations_are_not_retried(template: Template) -> None:
