@@ -10,6 +10,7 @@ on the last one; only a compact record per untagged image is kept meanwhile.
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -17,6 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
 
+from aws_lambda_powertools import Logger
 from botocore.exceptions import BotoCoreError, ClientError
 
 from ecr_cleanup.batching import batches
@@ -28,6 +30,7 @@ from ecr_cleanup.report import RepositoryReport, RunReport
 from ecr_cleanup.request import Request
 from ecr_cleanup.settings import Settings
 
+logger = Logger(child=True)
 T = TypeVar("T")
 Progress = Callable[[RepositoryReport, bool], None]
 
@@ -161,7 +164,7 @@ def clean_repository(
             in_use=in_use,
             policy=policy,
         )
-        doomed = _count_decisions(decisions, report)
+        doomed = _count_decisions(decisions, report, dry_run=dry_run)
         if dry_run:
             report.would_delete = len(doomed)
             report.bytes_reclaimed = sum(scan.untagged[d].size for d in doomed)
@@ -239,9 +242,24 @@ def _scan(
     return Scan(tagged=tagged, untagged=untagged, children=children)
 
 
-def _count_decisions(decisions: dict[str, Decision], report: RepositoryReport) -> list[str]:
+def _count_decisions(
+    decisions: dict[str, Decision], report: RepositoryReport, *, dry_run: bool
+) -> list[str]:
+    """Count the kept images by reason, log every decision at DEBUG, return the doomed."""
+    debug = logger.log_level <= logging.DEBUG
     doomed = []
     for decision in decisions.values():
+        if debug:
+            logger.debug(
+                "decision",
+                extra={
+                    "repository": report.name,
+                    "digest": decision.digest,
+                    "action": "delete" if decision.delete else "keep",
+                    "reason": str(decision.reason),
+                    "dry_run": dry_run,
+                },
+            )
         if decision.delete:
             doomed.append(decision.digest)
         else:
