@@ -391,6 +391,25 @@ def test_topic_is_encrypted_with_a_key_cloudwatch_may_use(template: Template) ->
     )
 
 
+def test_cloudwatch_may_publish_this_accounts_alarms(template: Template) -> None:
+    topic = logical_id(template, "AWS::SNS::Topic")
+    policy = one(template, "AWS::SNS::TopicPolicy")["Properties"]
+    assert policy["Topics"] == [{"Ref": topic}]
+    statements = render(policy["PolicyDocument"]["Statement"])
+    assert isinstance(statements, list)
+    assert {
+        "Sid": "AllowCloudWatchAlarmsToPublish",
+        "Effect": "Allow",
+        "Principal": {"Service": "cloudwatch.amazonaws.com"},
+        "Action": "sns:Publish",
+        "Resource": {"Ref": topic},
+        "Condition": {
+            "StringEquals": {"aws:SourceAccount": "111122223333"},
+            "ArnLike": {"aws:SourceArn": "arn:aws:cloudwatch:eu-west-1:111122223333:alarm:*"},
+        },
+    } in statements
+
+
 def test_no_subscription_without_alarm_email(template: Template) -> None:
     template.resource_count_is("AWS::SNS::Subscription", 0)
 
