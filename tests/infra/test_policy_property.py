@@ -34,7 +34,7 @@ def configurations(draw: st.DrawFn) -> tuple[list[str], list[str]]:
 
 
 @settings(
-    max_examples=20,
+    max_examples=30,
     deadline=None,  # each example synthesizes the stack (about a second)
     suppress_health_check=[HealthCheck.too_slow],
 )

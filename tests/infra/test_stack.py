@@ -423,3 +423,24 @@ def test_email_subscription_with_alarm_email() -> None:
     assert subscription["RedrivePolicy"] == {
         "deadLetterTargetArn": {"Fn::GetAtt": [logical_id(template, "AWS::SQS::Queue"), "Arn"]}
     }
+
+
+@pytest.mark.parametrize(
+    ("email", "senders"), [("", {"events"}), ("ops@example.com", {"events", "sns"})]
+)
+def test_failures_queue_accepts_dead_letters_from_the_rule_and_the_subscription(
+    email: str, senders: set[str]
+) -> None:
+    template = template_for(alarmEmail=email)
+    statements = one(template, "AWS::SQS::QueuePolicy")["Properties"]["PolicyDocument"]["Statement"]
+    allowed = {
+        statement["Principal"]["Service"].split(".")[0]: statement["Condition"]["ArnEquals"][
+            "aws:SourceArn"
+        ]
+        for statement in statements
+        if statement["Effect"] == "Allow"
+    }
+    assert set(allowed) == senders
+    assert allowed["events"] == {"Fn::GetAtt": [logical_id(template, "AWS::Events::Rule"), "Arn"]}
+    if "sns" in senders:
+        assert allowed["sns"] == {"Ref": logical_id(template, "AWS::SNS::Topic")}
