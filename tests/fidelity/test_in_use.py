@@ -127,3 +127,78 @@ def test_lambda_refuses_an_image_that_does_not_exist(ecr: LocalEcr, lam: Any, re
         lam.create_function(
             FunctionName="x", Role=role, Code={"ImageUri": uri}, PackageType="Image"
         )
+
+
+# --- paging of the in-use lookups (moto answers each list in one page) -----------------
+
+
+def run_tasks(ecr: LocalEcr, ecs: Any, repo: str, count: int) -> None:
+    ecr.run_ecs_task("big", repo, ecr.push_image(repo))
+    family = ecs.list_task_definitions()["taskDefinitionArns"][0]
+    for start in range(1, count, 10):
+        batch = min(10, count - start)
+        ecs.run_task(cluster="big", taskDefinition=family, launchType="FARGATE", count=batch)
+
+
+def test_list_tasks_pages_of_100(ecr: LocalEcr, ecs: Any, repo: str) -> None:
+    run_tasks(ecr, ecs, repo, 130)
+    first = ecs.list_tasks(cluster="big", desiredStatus="RUNNING")
+    assert len(first["taskArns"]) == 100
+    second = ecs.list_tasks(cluster="big", desiredStatus="RUNNING", nextToken=first["nextToken"])
+    assert len(second["taskArns"]) == 30
+    assert "nextToken" not in second
+    assert set(first["taskArns"]).isdisjoint(second["taskArns"])
+    small = ecs.list_tasks(cluster="big", desiredStatus="RUNNING", maxResults=7)
+    assert len(small["taskArns"]) == 7
+    paginator = ecs.get_paginator("list_tasks")
+    pages = paginator.paginate(cluster="big", desiredStatus="RUNNING")
+    assert sum(len(p["taskArns"]) for p in pages) == 130
+
+
+def test_describe_tasks_takes_at_most_100(ecr: LocalEcr, ecs: Any, repo: str) -> None:
+    run_tasks(ecr, ecs, repo, 101)
+    arns = [
+        a for p in ecs.get_paginator("list_tasks").paginate(cluster="big") for a in p["taskArns"]
+    ]
+    assert len(ecs.describe_tasks(cluster="big", tasks=arns[:100])["tasks"]) == 100
+    with pytest.raises(ecs.exceptions.InvalidParameterException):
+        ecs.describe_tasks(cluster="big", tasks=arns)
+
+
+def test_list_clusters_pages(ecr: LocalEcr, ecs: Any) -> None:
+    for index in range(105):
+        ecs.create_cluster(clusterName=f"c{index:03d}")
+    first = ecs.list_clusters()
+    assert len(first["clusterArns"]) == 100
+    rest = ecs.list_clusters(nextToken=first["nextToken"])["clusterArns"]
+    assert len(rest) == 5
+    with pytest.raises(ecs.exceptions.InvalidParameterException):
+        ecs.list_clusters(nextToken="bogus")
+
+
+def test_lambda_lists_page_by_50(ecr: LocalEcr, lam: Any, repo: str) -> None:
+    digest = ecr.push_image(repo)
+    for index in range(55):
+        ecr.create_image_function(f"fn-{index:02d}", repo, digest)
+    first = lam.list_functions()
+    assert len(first["Functions"]) == 50
+    second = lam.list_functions(Marker=first["NextMarker"])
+    assert [f["FunctionName"] for f in second["Functions"]] == [f"fn-{i}" for i in range(50, 55)]
+    assert "NextMarker" not in second
+    assert len(lam.list_functions(MaxItems=500)["Functions"]) == 50
+    assert len(lam.list_functions(MaxItems=3)["Functions"]) == 3
+    with pytest.raises(lam.exceptions.InvalidParameterValueException):
+        lam.list_functions(Marker="bogus")
+
+
+def test_lambda_versions_and_aliases_page(ecr: LocalEcr, lam: Any, repo: str) -> None:
+    for index in range(3):
+        ecr.create_image_function("fn", repo, ecr.push_image(repo), publish=True, alias=f"a{index}")
+    versions = lam.list_versions_by_function(FunctionName="fn", MaxItems=2)
+    assert [v["Version"] for v in versions["Versions"]] == ["$LATEST", "1"]
+    rest = lam.list_versions_by_function(FunctionName="fn", Marker=versions["NextMarker"])
+    assert [v["Version"] for v in rest["Versions"]] == ["2", "3"]
+    aliases = lam.get_paginator("list_aliases").paginate(
+        FunctionName="fn", PaginationConfig={"PageSize": 1}
+    )
+    assert [a["Name"] for page in aliases for a in page["Aliases"]] == ["a0", "a1", "a2"]

@@ -7,8 +7,6 @@ real ECR applies to every call.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import bisect
 import json
 import re
@@ -16,6 +14,7 @@ from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from typing import Any
 
+from . import paging
 from .errors import ApiError, image_not_found, invalid_parameter, repository_not_found
 from .registry import ACTIVATING, ACTIVE, ARCHIVED, Registry, RepoImages, StoredImage, new_image
 from .registry import utcnow as _now
@@ -26,7 +25,7 @@ IMAGE_STATUSES = (ACTIVE, ARCHIVED, ACTIVATING, "ANY")
 DIGEST_RE = re.compile(r"[a-zA-Z0-9-_+.]+:[a-fA-F0-9]+")
 TAG_RE = re.compile(r"[\w][\w.-]{0,299}")
 
-Key = tuple[str, str]
+Key = paging.Key
 Handler = Callable[[Registry, dict[str, Any]], dict[str, Any]]
 
 
@@ -68,7 +67,7 @@ def list_images(registry: Registry, params: dict[str, Any]) -> dict[str, Any]:
                 if after is None or key > after:
                     yield key, {"imageDigest": image.digest, **({"imageTag": tag} if tag else {})}
 
-    ids, next_key = _page(entries(), limit)
+    ids, next_key = paging.take(entries(), limit)
     return _with_token({"imageIds": ids}, scope, next_key)
 
 
@@ -97,7 +96,7 @@ def describe_images(registry: Registry, params: dict[str, Any]) -> dict[str, Any
         for image in _scan(table, after, tag_status, image_status)
         if after is None or image.digest > after[0]
     )
-    page, next_key = _page(found, limit)
+    page, next_key = paging.take(found, limit)
     return _with_token({"imageDetails": page}, scope, next_key)
 
 
@@ -214,7 +213,7 @@ def describe_repositories(registry: Registry, params: dict[str, Any]) -> dict[st
         for name in registry.repository_names()
         if after is None or name > after[0]
     )
-    page, next_key = _page(found, limit)
+    page, next_key = paging.take(found, limit)
     return _with_token({"repositories": page}, scope, next_key)
 
 
@@ -238,7 +237,7 @@ def list_image_referrers(registry: Registry, params: dict[str, Any]) -> dict[str
         and (status == "ANY" or table.images[digest].status == status)
         and (types is None or table.images[digest].artifact_media_type in types)
     )
-    page, next_key = _page(found, limit)
+    page, next_key = paging.take(found, limit)
     return _with_token({"referrers": page}, scope, next_key)
 
 
@@ -288,6 +287,21 @@ def listed_digests(operation: str, response: dict[str, Any]) -> list[str]:
 def timestamp(when: datetime) -> float:
     """JSON 1.1 timestamps are epoch seconds; keep the sub-second part ECR sends."""
     return when.timestamp()
+
+
+def _with_token(payload: dict[str, Any], scope: str, next_key: Key | None) -> dict[str, Any]:
+    if next_key is not None:
+        payload["nextToken"] = paging.encode(scope, next_key)
+    return payload
+
+
+def _decode_token(token: Any, scope: str) -> Key | None:
+    try:
+        return paging.decode(token, scope)
+    except paging.BadToken:
+        raise invalid_parameter(
+            "Invalid parameter at 'nextToken' failed to satisfy constraint: 'Invalid NextToken'"
+        ) from None
 
 
 def _repository(registry: Registry, params: dict[str, Any]) -> tuple[str, RepoImages]:
@@ -348,43 +362,6 @@ def _scan(
         if (tag_status == "TAGGED" and not image.tags) or (tag_status == "UNTAGGED" and image.tags):
             continue
         yield image
-
-
-def _page(
-    entries: Iterator[tuple[Key, dict[str, Any]]], limit: int
-) -> tuple[list[dict[str, Any]], Key | None]:
-    """Take one page; the next key is the last one taken, if anything follows it."""
-    page: list[dict[str, Any]] = []
-    last: Key | None = None
-    for key, item in entries:
-        if len(page) == limit:
-            return page, last
-        page.append(item)
-        last = key
-    return page, None
-
-
-def _with_token(payload: dict[str, Any], scope: str, next_key: Key | None) -> dict[str, Any]:
-    if next_key is not None:
-        raw = json.dumps({"scope": scope, "after": list(next_key)}).encode()
-        payload["nextToken"] = base64.urlsafe_b64encode(raw).decode()
-    return payload
-
-
-def _decode_token(token: Any, scope: str) -> Key | None:
-    """Tokens are opaque; one that is malformed or from another listing is rejected."""
-    if token is None:
-        return None
-    try:
-        data = json.loads(base64.urlsafe_b64decode(str(token).encode()))
-        after = data["after"]
-        if data["scope"] == scope and isinstance(after, list) and len(after) == 2:
-            return str(after[0]), str(after[1])
-    except (ValueError, KeyError, TypeError, binascii.Error):
-        pass
-    raise invalid_parameter(
-        "Invalid parameter at 'nextToken' failed to satisfy constraint: 'Invalid NextToken'"
-    )
 
 
 def _tag_mismatch(table: RepoImages, image_id: dict[str, str]) -> str | None:

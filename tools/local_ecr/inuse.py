@@ -10,7 +10,6 @@ broken `ResolvedImageUri` for digest URIs and lets published versions share $LAT
 from __future__ import annotations
 
 import hashlib
-import json
 import re
 from typing import Any
 
@@ -25,6 +24,7 @@ IMAGE_URI = re.compile(
     r"(?P<repo>[^:@]+)(?::(?P<tag>[^@]+))?(?:@(?P<digest>sha256:[0-9a-f]{64}))?"
 )
 LAMBDA_DEPLOYS = frozenset({"CreateFunction", "UpdateFunctionCode", "PublishVersion"})
+LAMBDA_OPERATIONS = LAMBDA_DEPLOYS | {"GetFunction"}
 ECS_STARTS = frozenset({"RunTask", "StartTask"})
 
 
@@ -71,9 +71,8 @@ def lambda_before(operation: str, params: dict[str, Any], account_id: str) -> No
         )
 
 
-def lambda_after(operation: str, body: bytes, account_id: str, region: str) -> bytes:
+def lambda_after(operation: str, payload: dict[str, Any], account_id: str, region: str) -> None:
     """Give deployed versions their image digest and their own code; fix GetFunction's URI."""
-    payload = json.loads(body or b"{}")
     if operation in LAMBDA_DEPLOYS and payload.get("PackageType") == "Image":
         name = payload["FunctionName"]
         backend = lambda_backends[account_id][region]
@@ -92,16 +91,12 @@ def lambda_after(operation: str, body: bytes, account_id: str, region: str) -> b
         code = payload["Code"]
         base = re.sub(r"(@sha256:[0-9a-f]+|:[^:/@]+)$", "", code["ImageUri"])
         code["ResolvedImageUri"] = f"{base}@sha256:{payload['Configuration']['CodeSha256']}"
-    else:
-        return body
-    return json.dumps(payload).encode()
 
 
-def ecs_after(operation: str, body: bytes, account_id: str, region: str) -> bytes:
+def ecs_after(operation: str, payload: dict[str, Any], account_id: str, region: str) -> None:
     """Started tasks report the digest they run and stay RUNNING, as on a real cluster."""
     if operation not in ECS_STARTS:
-        return body
-    payload = json.loads(body or b"{}")
+        return
     backend = ecs_backends[account_id][region]
     for task_json in payload.get("tasks", []):
         (task,) = backend.describe_tasks(task_json["clusterArn"], [task_json["taskArn"]])
@@ -117,7 +112,6 @@ def ecs_after(operation: str, body: bytes, account_id: str, region: str) -> byte
                 continue
             if digest is not None:
                 container.image_digest = container_json["imageDigest"] = digest
-    return json.dumps(payload).encode()
 
 
 def _deployed_uri(operation: str, params: dict[str, Any]) -> str | None:

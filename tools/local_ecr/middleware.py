@@ -2,20 +2,22 @@
 
 Every request reaches `FidelityMiddleware` first. ECR operations listed in
 `ecr_api.HANDLERS` are answered from the double's image tables; every other request goes
-to moto, with ECS and Lambda answers corrected where they lose image digests.
+to moto, with ECS and Lambda answers corrected where they lose image digests (`inuse`)
+or skip paging (`listings`).
 """
 
 from __future__ import annotations
 
 import contextlib
 import io
+import json
 import socket
 import threading
 import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from . import ecr_api, inuse
+from . import ecr_api, inuse, listings
 from .errors import ApiError
 from .faults import Fault, Faults
 from .registry import LOCK, Registry
@@ -28,6 +30,12 @@ _INTERNAL_ENVIRON = "HTTP_X_LOCAL_ECR_INTERNAL"
 Answer = tuple[str, list[tuple[str, str]], bytes]
 StartResponse = Callable[..., Any]
 WsgiApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
+
+# The answers moto gets wrong for ECS and Lambda, corrected after moto has answered.
+_REWRITTEN = {
+    "lambda": inuse.LAMBDA_OPERATIONS | listings.LAMBDA_LISTS.keys(),
+    "ecs": inuse.ECS_STARTS | listings.ECS_LISTS.keys(),
+}
 
 # How each protocol names the two random service faults: (code, HTTP status).
 _THROTTLE = {"rest-json": ("TooManyRequestsException", 429)}
@@ -116,16 +124,20 @@ class FidelityMiddleware:
             return self._ecr(request, environ)
         if service == "lambda":
             inuse.lambda_before(operation, params, self._account_id)
-            status, headers, body = self._moto(environ)
-            if status.startswith("2"):
-                body = inuse.lambda_after(operation, body, self._account_id, request.region)
-            return status, _with_length(headers, body), body
         if service == "ecs":
-            status, headers, body = self._moto(environ)
-            if status.startswith("2"):
-                body = inuse.ecs_after(operation, body, self._account_id, request.region)
-            return status, _with_length(headers, body), body
-        return self._moto(environ)
+            listings.ecs_check(operation, params)
+        status, headers, body = self._moto(environ)
+        if not status.startswith("2") or operation not in _REWRITTEN.get(service, ()):
+            return status, headers, body
+        payload = json.loads(body or b"{}")
+        if service == "lambda":
+            inuse.lambda_after(operation, payload, self._account_id, request.region)
+            listings.lambda_page(operation, params, payload)
+        else:
+            inuse.ecs_after(operation, payload, self._account_id, request.region)
+            listings.ecs_page(operation, params, payload)
+        body = json.dumps(payload).encode()
+        return status, _with_length(headers, body), body
 
     def _ecr(self, request: WireRequest, environ: dict[str, Any]) -> Answer:
         operation, params = request.call.operation, request.call.params
