@@ -181,3 +181,23 @@ def test_archived_images_can_be_deleted(ecr: LocalEcr, client: Any, repo: str) -
     digest = ecr.push_image(repo)
     ecr.archive(repo, digest)
     assert client.batch_delete_image(repositoryName=repo, imageIds=ids(digest))["failures"] == []
+
+
+def test_get_honours_accepted_media_types(ecr: LocalEcr, client: Any, repo: str) -> None:
+    digest = ecr.push_image(repo, oci=False)
+    accepted = client.batch_get_image(
+        repositoryName=repo, imageIds=ids(digest), acceptedMediaTypes=[m.DOCKER_MANIFEST]
+    )
+    assert len(accepted["images"]) == 1
+    refused = client.batch_get_image(
+        repositoryName=repo, imageIds=ids(digest), acceptedMediaTypes=[m.OCI_MANIFEST]
+    )
+    assert failure_codes(refused) == {digest: "ImageNotFound"}
+
+
+@pytest.mark.parametrize("operation", ["batch_delete_image", "batch_get_image", "describe_images"])
+def test_an_empty_id_list_is_rejected(ecr: LocalEcr, repo: str, operation: str) -> None:
+    unvalidated = ecr.client("ecr", parameter_validation=False)
+    with pytest.raises(ClientError) as error:
+        getattr(unvalidated, operation)(repositoryName=repo, imageIds=[])
+    assert error.value.response["Error"]["Code"] == "InvalidParameterException"

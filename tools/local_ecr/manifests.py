@@ -210,17 +210,24 @@ def parse(data: bytes) -> ParsedManifest:
     )
 
 
-_BULK_TEMPLATE = (
-    '{{"schemaVersion":2,"mediaType":"'
-    + DOCKER_MANIFEST
-    + '","config":{{"mediaType":"'
-    + DOCKER_CONFIG
-    + '","size":1469,"digest":"sha256:{config}"}},"layers":[{{"mediaType":"'
-    + DOCKER_LAYER
-    + '","size":{size},"digest":"sha256:{layer}"}}]}}'
+_BULK_PARTS = (
+    (
+        '{"schemaVersion":2,"mediaType":"'
+        + DOCKER_MANIFEST
+        + '","config":{"mediaType":"'
+        + DOCKER_CONFIG
+        + '","size":1469,"digest":"sha256:'
+    ).encode(),
+    ('"},"layers":[{"mediaType":"' + DOCKER_LAYER + '","size":').encode(),
+    b',"digest":"sha256:',
+    b'"}]}',
 )
 
 
-def bulk_manifest(config_hex: str, layer_hex: str, size: int) -> bytes:
-    """A one-layer Docker manifest by string formatting: fast enough for 200,000 fixtures."""
-    return _BULK_TEMPLATE.format(config=config_hex, layer=layer_hex, size=size).encode()
+def bulk_manifest(blobs_hex: bytes, size: int) -> bytes:
+    """A one-layer Docker manifest built by concatenation: fast enough for 200,000 fixtures.
+
+    `blobs_hex` is 128 hex digits: the config digest, then the layer digest.
+    """
+    start, middle, digest, end = _BULK_PARTS
+    return start + blobs_hex[:64] + middle + str(size).encode() + digest + blobs_hex[64:] + end
