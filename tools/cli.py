@@ -29,6 +29,7 @@ from unittest import mock
 
 import boto3
 import typer
+from aws_lambda_powertools.logging.formatter import LambdaPowertoolsFormatter
 from botocore.exceptions import BotoCoreError, ClientError, NoRegionError, ProfileNotFound
 from pydantic import ValidationError
 from rich import box
@@ -62,10 +63,12 @@ EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_INVALID = 2
 EXIT_INCOMPLETE = 3
-EPILOG = (
-    "Exit codes: 0 everything went as asked; 1 some deletions failed or a repository "
-    "reported an error; 2 invalid flags or configuration; 3 incomplete (time budget spent)."
-)
+EPILOG = """\b
+Exit codes:
+  0  everything went as asked
+  1  some deletions failed, or a repository (or the whole run) reported an error
+  2  invalid flags or configuration
+  3  the run was incomplete: the time budget ran out"""
 
 # Each setting's environment variable, as pydantic names it in errors, and its flag.
 FLAGS = {
@@ -82,14 +85,25 @@ FLAGS = {
 USER_AWS_SETTINGS = ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS")
 
 log = logging.getLogger("ecr_cleanup.cli")
-app = typer.Typer(add_completion=False, context_settings={"help_option_names": ["-h", "--help"]})
+app = typer.Typer(
+    add_completion=False,
+    rich_markup_mode=None,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
 Verbose = Annotated[
-    bool, typer.Option("--verbose", "-v", help="Log each repository's result to stderr.")
+    int,
+    typer.Option(
+        "--verbose",
+        "-v",
+        count=True,
+        help="Log to stderr: -v each repository's result, -vv also every image's decision.",
+    ),
 ]
 
 
 def _default(field: str) -> str:
-    return str(Settings.model_fields[field].default)
+    """The function's default, for the help text: the one source of truth is Settings."""
+    return f"[default: {Settings.model_fields[field].default}]"
 
 
 @app.callback(invoke_without_command=True, epilog=EPILOG)
@@ -99,8 +113,12 @@ def main(
     local: Annotated[
         bool, typer.Option("--local", help="Run on a local ECR seeded with a sample registry.")
     ] = False,
-    profile: Annotated[str | None, typer.Option(help="AWS profile (real AWS only).")] = None,
-    region: Annotated[str | None, typer.Option(help="AWS region (real AWS only).")] = None,
+    profile: Annotated[
+        str | None, typer.Option(metavar="NAME", help="AWS profile (real AWS only).")
+    ] = None,
+    region: Annotated[
+        str | None, typer.Option(metavar="REGION", help="AWS region (real AWS only).")
+    ] = None,
     repositories: Annotated[
         list[str] | None,
         typer.Option(
@@ -120,16 +138,16 @@ def main(
         str | None,
         typer.Option(
             metavar="HOURS",
-            show_default=_default("min_age_hours"),
-            help="Keep untagged images pushed less than this long ago.",
+            help="Keep untagged images pushed less than this long ago. "
+            + _default("min_age_hours"),
         ),
     ] = None,
     keep_pulled_within_days: Annotated[
         str | None,
         typer.Option(
             metavar="DAYS",
-            show_default=_default("keep_pulled_within_days"),
-            help="Keep images pulled within this many days; 0 ignores pulls.",
+            help="Keep images pulled within this many days; 0 ignores pulls. "
+            + _default("keep_pulled_within_days"),
         ),
     ] = None,
     protect_in_use: Annotated[
@@ -143,8 +161,8 @@ def main(
         str | None,
         typer.Option(
             metavar="ACTIVE|ANY",
-            show_default=_default("image_status"),
-            help="Untagged images to consider; ANY includes archived ones.",
+            help="Untagged images to consider; ANY includes archived ones. "
+            + _default("image_status"),
         ),
     ] = None,
     registry_id: Annotated[
@@ -155,8 +173,7 @@ def main(
         str | None,
         typer.Option(
             metavar="N",
-            show_default=_default("max_workers"),
-            help="Repositories cleaned concurrently (1-16).",
+            help="Repositories cleaned concurrently, 1-16. " + _default("max_workers"),
         ),
     ] = None,
     time_budget_seconds: Annotated[
@@ -170,7 +187,7 @@ def main(
     json_output: Annotated[
         bool, typer.Option("--json", help="Print only the function's result, as JSON.")
     ] = False,
-    verbose: Verbose = False,
+    verbose: Verbose = 0,
 ) -> None:
     """Delete the untagged ECR images nothing needs, as the Lambda function does.
 
@@ -212,7 +229,7 @@ def main(
 
 
 @app.command(epilog=EPILOG)
-def demo(verbose: Verbose = False) -> None:
+def demo(verbose: Verbose = 0) -> None:
     """On one local registry: a dry run, a real run, then what is left in the registry."""
     _configure_logging(verbose)
     stdout = _stdout()
@@ -235,19 +252,16 @@ def validate_settings(values: Mapping[str, object]) -> Settings:
     try:
         return Settings.model_validate({k: v for k, v in values.items() if v is not None})
     except ValidationError as error:
-        problems = {}
+        problems = []
         for problem in error.errors():
             name = str(problem["loc"][0]) if problem["loc"] else ""
-            flag = FLAGS.get(name, name)
-            problems[flag] = (
-                "required: repository names or globs ('*' for all)"
-                if problem["type"] == "missing"
-                else problem["msg"].removeprefix("Value error, ")
-            )
-        hint = ", ".join(f"'{flag}'" for flag in problems)
-        reasons = [f"{flag}: {reason}" for flag, reason in problems.items()]
-        message = "; ".join(reasons) if len(problems) > 1 else next(iter(problems.values()))
-        raise typer.BadParameter(message, param_hint=hint) from None
+            reason = problem["msg"].removeprefix("Value error, ")
+            if problem["type"] == "missing":
+                reason = "missing: name the repositories or globs to clean ('*' for all)"
+            problems.append((FLAGS.get(name, name), reason))
+        (flag, reason), *others = problems
+        more = [f"Invalid value for '{other}': {why}" for other, why in others]
+        raise typer.BadParameter("\n".join([reason, *more]), param_hint=f"'{flag}'") from None
 
 
 def aws_clients(settings: Settings, profile: str | None, region: str | None) -> Clients:
@@ -280,6 +294,7 @@ def local_registry(
     from tools.sample_registry import seed  # noqa: PLC0415
 
     with LocalEcr() as local:
+        local.reset()  # moto's state is process-wide: start from an empty registry
         sample = seed(local, datetime.now(UTC))
         with mock.patch.dict(os.environ, {**local.environment(), "POWERTOOLS_TRACE_DISABLED": "1"}):
             for name in USER_AWS_SETTINGS:
@@ -295,7 +310,10 @@ def local_registry(
                 f"Local ECR on {local.endpoint_url}, seeded with {len(sample)} images in "
                 f"{len({image.repository for image in sample})} repositories."
             )
-        yield clients, local, sample
+        try:
+            yield clients, local, sample
+        finally:
+            local.reset()
 
 
 def execute(
@@ -314,8 +332,7 @@ def execute(
         def progress(report: RepositoryReport, finished: bool) -> None:
             show_progress(report, finished)
             if finished:
-                fields = repository_fields(report, request.dry_run)
-                log.info("repository done %s", json.dumps(fields))
+                log.info("repository done", extra=repository_fields(report, request.dry_run))
 
         return run_cleanup(
             settings, request, clients, now=datetime.now(UTC), deadline=deadline, progress=progress
@@ -478,10 +495,21 @@ def _bar_console(stdout: Console) -> Console | None:
     return stderr if stdout.is_terminal and stderr.is_terminal else None
 
 
-def _configure_logging(verbose: bool) -> None:
-    """Logs go to stderr: stdout is the table's, or the JSON's."""
-    logging.basicConfig(stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s")
-    logging.getLogger().setLevel(logging.INFO if verbose else logging.WARNING)
+def _configure_logging(verbosity: int) -> None:
+    """Log lines go to stderr, as JSON like the function's, for stdout is the report's.
+
+    -v shows INFO (each repository's result), -vv also the function's DEBUG lines (every
+    image's decision); without it only warnings.
+    """
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(LambdaPowertoolsFormatter())
+    logging.basicConfig(handlers=[handler])
+    logging.getLogger().setLevel(logging.INFO if verbosity else logging.WARNING)
+    level = (logging.WARNING, logging.INFO, logging.DEBUG)[min(verbosity, 2)]
+    service = os.environ["POWERTOOLS_SERVICE_NAME"]
+    for name in [service, *logging.Logger.manager.loggerDict]:
+        if name == service or name.startswith(f"{service}."):
+            logging.getLogger(name).setLevel(level)
 
 
 def _joined(values: list[str] | None) -> str | None:

@@ -1,0 +1,169 @@
+"""Runs on the seeded local ECR: the function's result, the registry left behind, the demo."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+from rich.console import Console
+from typer.testing import CliRunner
+
+from ecr_cleanup.report import RunReport
+from tools import cli, sample_registry
+from tools.local_ecr import LocalEcr
+from tools.sample_registry import SampleImage
+
+ROOT = Path(__file__).resolve().parents[2]
+DRY_RUN_KEPT = {
+    "too_new": 5,
+    "recently_pulled": 1,
+    "index_child": 4,
+    "referrer": 2,
+    "in_use": 2,
+    "ecr_refused": 0,
+    "tagged": 1,
+}
+
+
+def _invoke_json(runner: CliRunner, *args: str) -> tuple[int, dict[str, object]]:
+    result = runner.invoke(cli.app, ["--local", "--json", *args])
+    return result.exit_code, json.loads(result.stdout)
+
+
+def _with_faults(monkeypatch: pytest.MonkeyPatch, change: Callable[[LocalEcr], None]) -> None:
+    """Seed the sample registry as usual, then let ``change`` inject faults into it."""
+    seed = sample_registry.seed
+
+    def seed_then_change(local: LocalEcr, now: datetime) -> list[SampleImage]:
+        images = seed(local, now)
+        change(local)
+        return images
+
+    monkeypatch.setattr(sample_registry, "seed", seed_then_change)
+
+
+def test_json_is_the_function_result_for_a_dry_run_then_a_real_run(runner: CliRunner) -> None:
+    code, dry = _invoke_json(runner)
+
+    assert code == cli.EXIT_OK
+    assert dry.keys() == RunReport(dry_run=True).as_dict().keys()
+    assert dry["dry_run"] is True
+    assert dry["totals"] == {
+        "untagged": 31,
+        "deleted": 0,
+        "would_delete": 16,
+        "already_gone": 0,
+        "failed": 0,
+        "bytes_reclaimed": dry["totals"]["bytes_reclaimed"],  # type: ignore[index]
+        "kept": DRY_RUN_KEPT,
+        "repositories": 3,
+        "repositories_failed": 0,
+    }
+
+    code, real = _invoke_json(runner, "--no-dry-run")
+
+    assert code == cli.EXIT_OK
+    assert real["dry_run"] is False
+    totals = real["totals"]
+    assert isinstance(totals, dict)
+    assert (totals["deleted"], totals["would_delete"], totals["failed"]) == (15, 0, 0)
+    assert totals["kept"] == {**DRY_RUN_KEPT, "ecr_refused": 1}
+
+
+def test_a_dry_run_deletes_nothing_and_a_real_run_leaves_what_is_needed() -> None:
+    dry = cli.validate_settings({"REPOSITORIES": "*"})
+    real = cli.validate_settings({"REPOSITORIES": "*", "DRY_RUN": False})
+    screen = io.StringIO()
+    with cli.local_registry(dry, announce=False) as (clients, local, sample):
+
+        def left() -> set[str]:
+            return {d for name in sample_registry.REPOSITORIES for d in local.images(name)}
+
+        assert left() == {image.digest for image in sample}
+        terminal = Console(file=screen, force_terminal=True, width=120)
+        assert cli.exit_code(cli.execute(dry, clients, console=terminal)) == cli.EXIT_OK
+        assert left() == {image.digest for image in sample}
+
+        assert cli.exit_code(cli.execute(real, clients)) == cli.EXIT_OK
+        assert left() == {image.digest for image in sample if image.stays}
+
+    assert "3/3" in screen.getvalue()  # the progress bar: repositories done of total
+    assert "31 untagged images examined, 16 would delete" in screen.getvalue()
+
+
+def test_flags_reach_the_run(runner: CliRunner) -> None:
+    _, relaxed = _invoke_json(
+        runner,
+        *("--repositories", "a*,batch,web", "--exclude", "web", "--image-status", "ANY"),
+        *("--keep-pulled-within-days", "0", "--no-protect-in-use", "--max-workers", "1"),
+    )
+
+    repositories = relaxed["repositories"]
+    assert isinstance(repositories, list)
+    assert [r["name"] for r in repositories] == ["api", "batch"]
+    totals = relaxed["totals"]
+    assert isinstance(totals, dict)
+    assert totals["untagged"] == 6 + 6  # batch's archived images count too
+    assert totals["kept"]["recently_pulled"] == totals["kept"]["in_use"] == 0
+
+
+def test_failed_deletions_exit_1_and_are_named(
+    runner: CliRunner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def fail_one_deletion(local: LocalEcr) -> None:
+        doomed = next(d for d, image in local.images("api").items() if not image.tags)
+        local.faults.failure_codes[doomed] = "KmsError"
+
+    _with_faults(monkeypatch, fail_one_deletion)
+
+    result = runner.invoke(cli.app, ["--local", "--no-dry-run", "--no-protect-in-use"])
+
+    assert result.exit_code == cli.EXIT_FAILED
+    assert "KmsError" in result.stdout
+
+
+def test_a_spent_time_budget_exits_3(runner: CliRunner, monkeypatch: pytest.MonkeyPatch) -> None:
+    def slow_down(local: LocalEcr) -> None:
+        local.faults.latency_ms = 400
+
+    _with_faults(monkeypatch, slow_down)
+
+    result = runner.invoke(cli.app, ["--local", "--time-budget-seconds", "1"])
+
+    assert result.exit_code == cli.EXIT_INCOMPLETE
+    assert "not finished" in result.stdout
+
+
+def test_demo_runs_dry_then_real_then_shows_what_is_left(runner: CliRunner) -> None:
+    result = runner.invoke(cli.app, ["demo"])
+
+    assert result.exit_code == cli.EXIT_OK, result.output
+    out = result.stdout
+    assert out.index("DRY RUN: nothing was deleted") < out.index("Cleanup: untagged images deleted")
+    assert "Left in the local registry: 22 of 37 images" in out
+    assert "runs in an ECS task" in out
+    assert "examined" not in out  # no progress bar when stdout is not a terminal
+
+
+def test_stdout_holds_only_the_json_even_with_debug_logs() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "tools.cli", "--local", "--json", "-vv", "--repositories", "api"],
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": ""},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+    assert result.returncode == cli.EXIT_OK, result.stderr
+    assert json.loads(result.stdout)["totals"]["untagged"] == 6
+    assert '"message":"decision"' in result.stderr
+    assert '"message":"repository done"' in result.stderr
