@@ -203,7 +203,6 @@ def describe_repositories(registry: Registry, params: dict[str, Any]) -> dict[st
         _check_count("repositoryNames", names)
         repos = [registry.moto_repository(n, params.get("registryId")) for n in names]
         return {"repositories": [_repository_json(r) for r in repos]}
-    check_registry(registry, params)
     limit = _max_results(params)
     scope = "DescribeRepositories"
     after = _decode_token(params.get("nextToken"), scope)

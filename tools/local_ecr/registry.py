@@ -160,6 +160,15 @@ def _discard(index: dict[str, set[str]], key: str, value: str) -> None:
             del index[key]
 
 
+def _table_of(moto_repository: Any) -> RepoImages:
+    """Our image table, kept on moto's Repository so it lives and dies with it."""
+    table = getattr(moto_repository, _TABLE_ATTR, None)
+    if not isinstance(table, RepoImages):
+        table = RepoImages()
+        setattr(moto_repository, _TABLE_ATTR, table)
+    return table
+
+
 def new_image(
     manifest: bytes,
     media_type: str | None,
@@ -214,12 +223,7 @@ class Registry:
 
     def repository(self, name: str, registry_id: str | None = None) -> RepoImages:
         """The image table of a repository (created on first use, deleted with the repo)."""
-        repository = self.moto_repository(name, registry_id)
-        table = getattr(repository, _TABLE_ATTR, None)
-        if not isinstance(table, RepoImages):
-            table = RepoImages()
-            setattr(repository, _TABLE_ATTR, table)
-        return table
+        return _table_of(self.moto_repository(name, registry_id))
 
     def repository_names(self) -> list[str]:
         return sorted(self.backend.repositories)
@@ -240,15 +244,16 @@ class Registry:
         archived; the image a moved tag leaves keeps its other tags or becomes UNTAGGED (moto
         deletes it). `strict` raises ECR's errors for an exact duplicate push; helpers don't.
         """
-        table = self.repository(repo, registry_id)
-        immutable = self.moto_repository(repo).image_tag_mutability == "IMMUTABLE"
+        moto_repo = self.moto_repository(repo, registry_id)
+        table = _table_of(moto_repo)
         if expected_digest is not None and expected_digest != image.digest:
             raise ApiError(
                 "ImageDigestDoesNotMatchException",
                 f"The specified image digest '{expected_digest}' does not match the digest "
                 f"'{image.digest}' of the manifest",
             )
-        if immutable and tag is not None and table.tags.get(tag, image.digest) != image.digest:
+        moved = tag is not None and table.tags.get(tag, image.digest) != image.digest
+        if moved and moto_repo.image_tag_mutability == "IMMUTABLE":
             raise ApiError(
                 "ImageTagAlreadyExistsException",
                 f"The image tag '{tag}' already exists in the '{repo}' repository and "
@@ -260,8 +265,7 @@ class Registry:
             stored = image
         else:
             stored = existing
-            restored = existing.status == ARCHIVED
-            if restored:
+            if existing.status == ARCHIVED:
                 existing.status = ACTIVE
                 existing.last_activated_at = utcnow()
             elif strict and (tag is None or tag in existing.tags):

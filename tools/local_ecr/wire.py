@@ -18,6 +18,11 @@ from urllib.parse import parse_qs
 import botocore.session
 
 JSON_CONTENT_TYPE = "application/x-amz-json-1.1"
+_TARGET_PREFIXES = {
+    "AmazonEC2ContainerRegistry_V20150921": "ecr",
+    "AmazonEC2ContainerServiceV20141113": "ecs",
+}
+"""JSON services known by their `X-Amz-Target` alone, even if a request is unsigned."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,8 +57,9 @@ def identify(environ: dict[str, Any], body: bytes) -> WireRequest:
     service, region = _credential_scope(environ.get("HTTP_AUTHORIZATION", ""))
     target = environ.get("HTTP_X_AMZ_TARGET")
     if target:
-        params = _json(body)
-        return WireRequest(Call(service, target.rpartition(".")[2], params), region, "json")
+        prefix, _, operation = target.rpartition(".")
+        service = _TARGET_PREFIXES.get(prefix, service)
+        return WireRequest(Call(service, operation, _json(body)), region, "json")
     content_type = environ.get("CONTENT_TYPE", "")
     if content_type.startswith("application/x-www-form-urlencoded"):
         form = {k: v[-1] for k, v in parse_qs(body.decode("utf-8", "replace")).items()}
