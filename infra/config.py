@@ -41,11 +41,13 @@ LOG_RETENTION_DAYS: Final = (
 
 GLOB_CHARS: Final = frozenset("*?[]")
 
-# ECR's repository naming rule, with each lowercase alphanumeric widened to "alphanumeric, `*`,
-# `?` or a closed `[...]` class" so that shell-style globs are checked against the same shape.
+# ECR's repository naming rule as its service model publishes it (RepositoryName: 2..256 of
+# `[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*(\/[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*)*`), with each
+# lowercase alphanumeric widened to "alphanumeric, `*`, `?` or a closed `[...]` class" so that
+# shell-style globs are checked against the same shape, as the function checks them.
 _ATOM = r"(?:[a-z0-9*?]|\[!?[a-z0-9._/-]+\])"
-_COMPONENT = rf"{_ATOM}+(?:[._-]{_ATOM}+)*"
-_REPOSITORY_PATTERN = re.compile(rf"(?:{_COMPONENT}/)*{_COMPONENT}")
+_COMPONENT = rf"{_ATOM}+(?:(?:\.|_|__|-+){_ATOM}+)*"
+_REPOSITORY_PATTERN = re.compile(rf"{_COMPONENT}(?:/{_COMPONENT})*")
 _REGISTRY_ID = re.compile(r"[0-9]{12}")
 # Deliberately plain: one @, no spaces, a dot in the domain. SNS confirms the address anyway.
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
@@ -157,9 +159,9 @@ def _repository_list(key: str, raw: object, *, required: bool) -> tuple[str, ...
         if not is_valid_repository_pattern(name):
             raise ConfigError(
                 key,
-                f"{name!r} is not a repository name or glob: lowercase letters and digits, "
-                "separated by '.', '_', '-' or '/', 2 to 256 characters; '*', '?' and '[...]' "
-                "may stand in for characters",
+                f"{name!r} is not a repository name or glob: 2 to 256 characters, lowercase "
+                "letters and digits separated by '.', '_', '__', '-' (repeatable) or '/'; "
+                "'*', '?' and '[...]' may stand in for characters",
             )
     return names
 

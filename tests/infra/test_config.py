@@ -4,14 +4,24 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
 
+import botocore.session
 import pytest
 from cdk_helpers import ROOT, cdk_context, make_app
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from infra.config import CONTEXT_KEYS, LOG_RETENTION_DAYS, CleanupConfig, ConfigError
+from infra.config import (
+    CONTEXT_KEYS,
+    LOG_RETENTION_DAYS,
+    CleanupConfig,
+    ConfigError,
+    is_valid_repository_pattern,
+)
 from infra.function import RETENTION
 
 
@@ -98,7 +108,20 @@ def test_environment_holds_exactly_the_names_the_function_reads() -> None:
 
 @pytest.mark.parametrize(
     "pattern",
-    ["web", "team/api", "a.b_c-d/e1", "*", "app-*", "team/*", "*/api", "ap?", "[ab]pp", "[!x]y"],
+    [
+        "web",
+        "team/api",
+        "a.b_c-d/e1",
+        "a--b",
+        "a__b/c---d",
+        "*",
+        "app-*",
+        "team/*",
+        "*/api",
+        "ap?",
+        "[ab]pp",
+        "[!x]y",
+    ],
 )
 def test_valid_repository_patterns(pattern: str) -> None:
     assert config(repositories=pattern).repositories == (pattern,)
@@ -106,8 +129,8 @@ def test_valid_repository_patterns(pattern: str) -> None:
 
 @pytest.mark.parametrize(
     "pattern",
-    ["App", "a", "-app", "app-", "a--b", "a//b", "/app", "app/", "app name", "app-[", "[]x",
-     "x" * 257, "app-*" + "x" * 252],
+    ["App", "a", "-app", "app-", "a___b", "a..b", "a.-b", "a//b", "/app", "app/", "app name",
+     "app-[", "[]x", "x" * 257, "app-*" + "x" * 252],
 )  # fmt: skip
 def test_invalid_repository_patterns(pattern: str) -> None:
     with pytest.raises(ConfigError, match="'repositories'"):
@@ -182,3 +205,19 @@ def test_app_exits_with_the_key_in_its_message(tmp_path: Path) -> None:
 
 def test_log_retention_values_match_the_cdk_enum() -> None:
     assert sorted(RETENTION) == list(LOG_RETENTION_DAYS)
+
+
+# ECR's own rule, from the service model botocore ships: plain names must agree with it.
+_ECR_NAME = botocore.session.get_session().get_service_model("ecr").shape_for("RepositoryName")
+_ECR_PATTERN = re.compile(_ECR_NAME.metadata["pattern"])
+_rough_names = st.text(alphabet="ab0._-/A ", min_size=1, max_size=12)
+
+
+@settings(max_examples=500)
+@given(name=_rough_names)
+def test_plain_names_follow_ecrs_published_rule(name: str) -> None:
+    ecr_accepts = (
+        _ECR_NAME.metadata["min"] <= len(name) <= _ECR_NAME.metadata["max"]
+        and _ECR_PATTERN.fullmatch(name) is not None
+    )
+    assert is_valid_repository_pattern(name) == ecr_accepts
