@@ -245,3 +245,23 @@ def test_bulk_repositories(ecr: LocalEcr) -> None:
     names = ecr.bulk_repositories("team/app-", 3)
     assert names == ["team/app-00000", "team/app-00001", "team/app-00002"]
     assert all(ecr.images(name) == {} for name in names)
+
+
+def test_concurrent_deletes_from_many_threads(ecr: LocalEcr, repo: str) -> None:
+    ecr.bulk_untagged(repo, 2000, pushed_at=datetime(2024, 1, 1, tzinfo=UTC))
+    batches = [sorted(ecr.images(repo))[i : i + 100] for i in range(0, 2000, 100)]
+    deleted: list[int] = []
+
+    def work(batch: list[str]) -> None:
+        response = ecr.client("ecr").batch_delete_image(
+            repositoryName=repo, imageIds=[{"imageDigest": d} for d in batch]
+        )
+        deleted.append(len(response["imageIds"]))
+
+    threads = [threading.Thread(target=work, args=(batch,)) for batch in batches]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sum(deleted) == 2000
+    assert ecr.images(repo) == {}

@@ -152,3 +152,12 @@ def test_restored_images_are_listed_again(ecr: LocalEcr, client: Any, repo: str)
 def test_unknown_repository(client: Any) -> None:
     with pytest.raises(client.exceptions.RepositoryNotFoundException):
         client.list_images(repositoryName="missing")
+
+
+def test_a_token_survives_deleting_what_was_listed(ecr: LocalEcr, client: Any, repo: str) -> None:
+    ecr.bulk_untagged(repo, 25, pushed_at=NOW)
+    everything = sorted(ecr.images(repo))
+    first = client.list_images(repositoryName=repo, maxResults=10)
+    client.batch_delete_image(repositoryName=repo, imageIds=first["imageIds"])
+    second = client.list_images(repositoryName=repo, maxResults=10, nextToken=first["nextToken"])
+    assert [i["imageDigest"] for i in second["imageIds"]] == everything[10:20]
