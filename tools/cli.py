@@ -40,10 +40,9 @@ from rich.table import Table
 
 # The function's package lives in the Lambda asset's root, not in site-packages.
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "lambda"))
-# Powertools' logger writes JSON to stdout, which belongs to the table or to --json.
+# As deployed: Powertools names the function's loggers after the service when imported.
 os.environ.setdefault("POWERTOOLS_SERVICE_NAME", "ecr-untagged-cleanup")
 os.environ.setdefault("POWERTOOLS_METRICS_NAMESPACE", "EcrUntaggedCleanup")
-os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
 
 from ecr_cleanup.cleanup import Clients, Deadline, monotonic_deadline, run_cleanup
 from ecr_cleanup.cleanup import Progress as ProgressCallback
@@ -82,6 +81,7 @@ FLAGS = {
     "PROTECT_IN_USE": "--protect-in-use",
     "MAX_WORKERS": "--max-workers",
 }
+# The user's own AWS settings that could send a local run's clients elsewhere.
 USER_AWS_SETTINGS = ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS")
 
 log = logging.getLogger("ecr_cleanup.cli")
@@ -285,23 +285,25 @@ def local_registry(
 ) -> Iterator[tuple[Clients, LocalEcr, list[SampleImage]]]:
     """Start the local ECR, seed the sample registry, and make clients that only reach it.
 
-    The clients come from the function's own make_clients (same retries and timeouts);
-    the double's environment points them at 127.0.0.1 with fake credentials, whatever
-    the user's AWS configuration says, and each client is checked before use.
+    The clients come from the function's own make_clients (same retries and timeouts).
+    While the registry runs, the process environment is the double's: 127.0.0.1 and fake
+    credentials, whatever the user's AWS configuration says; each client is checked too.
     """
     # moto takes a second to import, and runs against AWS never need it.
     from tools.local_ecr import LocalEcr  # noqa: PLC0415
     from tools.sample_registry import seed  # noqa: PLC0415
 
-    with LocalEcr() as local:
+    local_env = {"POWERTOOLS_TRACE_DISABLED": "1"}
+    with LocalEcr() as local, mock.patch.dict(os.environ, local_env):
         local.reset()  # moto's state is process-wide: start from an empty registry
         sample = seed(local, datetime.now(UTC))
-        with mock.patch.dict(os.environ, {**local.environment(), "POWERTOOLS_TRACE_DISABLED": "1"}):
-            for name in USER_AWS_SETTINGS:
+        os.environ.update(local.environment())
+        for name in [*USER_AWS_SETTINGS, *os.environ]:
+            if name in USER_AWS_SETTINGS or name.startswith("AWS_ENDPOINT_URL_"):
                 os.environ.pop(name, None)
-            clients = make_clients(
-                settings.max_workers, in_use=settings.protect_in_use, session=boto3.Session()
-            )
+        clients = make_clients(
+            settings.max_workers, in_use=settings.protect_in_use, session=boto3.Session()
+        )
         for client in (clients.ecr, clients.ecs, clients.lambda_):
             if client is not None and client.meta.endpoint_url != local.endpoint_url:
                 raise RuntimeError(f"a local client would reach {client.meta.endpoint_url}")
