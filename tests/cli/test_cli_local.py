@@ -8,7 +8,7 @@ import os
 import subprocess
 import sys
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -112,6 +112,27 @@ def test_flags_reach_the_run(runner: CliRunner) -> None:
     assert isinstance(totals, dict)
     assert totals["untagged"] == 6 + 6  # batch's archived images count too
     assert totals["kept"]["recently_pulled"] == totals["kept"]["in_use"] == 0
+
+
+def test_without_local_it_runs_on_the_configured_aws(
+    runner: CliRunner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The real-AWS path, pointed by the standard endpoint variable at a local registry."""
+    with LocalEcr() as local:
+        local.reset()
+        sample = sample_registry.seed(local, datetime.now(UTC))
+        monkeypatch.setenv("AWS_ENDPOINT_URL", local.endpoint_url)
+        try:
+            result = runner.invoke(
+                cli.app, ["--repositories", "*", "--region", "us-east-1", "--no-dry-run"]
+            )
+            left = {d for name in sample_registry.REPOSITORIES for d in local.images(name)}
+        finally:
+            local.reset()
+
+    assert result.exit_code == cli.EXIT_OK, result.output
+    assert "Cleanup: untagged images deleted" in result.stdout
+    assert left == {image.digest for image in sample if image.stays}
 
 
 def test_failed_deletions_exit_1_and_are_named(
