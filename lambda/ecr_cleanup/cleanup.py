@@ -6,14 +6,19 @@ details (100 ids a call), BatchGetImage for the index manifests (100 a call) and
 it is a dry run, BatchDeleteImage (100 a call). Deletion waits until the repository's
 scan is complete because a child listed on the first page can belong to an index listed
 on the last one; only a compact record per untagged image is kept meanwhile.
+
+Concurrency is bounded twice by MAX_WORKERS: that many repositories at a time, and that
+many batched calls (DescribeImages, BatchDeleteImage) at a time across them, so one huge
+repository is not limited to one call at a time.
 """
 
 from __future__ import annotations
 
 import logging
+import sys
 import time
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
@@ -25,7 +30,7 @@ from ecr_cleanup.batching import batches
 from ecr_cleanup.decide import Decision, Image, Policy, Reason, decide, deletion_waves
 from ecr_cleanup.in_use import in_use_digests
 from ecr_cleanup.manifests import index_children, is_index
-from ecr_cleanup.registry import BATCH_LIMIT, Registry
+from ecr_cleanup.registry import BATCH_LIMIT, Deleted, Registry
 from ecr_cleanup.report import RepositoryReport, RunReport
 from ecr_cleanup.request import Request
 from ecr_cleanup.settings import Settings
@@ -84,6 +89,45 @@ class Clients:
     lambda_: Any = None
 
 
+@dataclass(frozen=True, slots=True)
+class Job:
+    """What every repository of one run shares: the settings of the run and its pools."""
+
+    registry: Registry
+    dry_run: bool
+    image_status: str
+    policy: Policy
+    in_use: frozenset[str]
+    deadline: Deadline
+    progress: Progress
+    calls: ThreadPoolExecutor  # the batched calls of every repository
+
+    def each(self, call: Callable[[list[str]], T], items: Iterable[str]) -> Iterator[T]:
+        """``call`` on every batch of 100 items, concurrently, results in batch order.
+
+        Every call checks the deadline before it starts. All calls settle before the
+        first failure is raised, so no deletion that happened goes uncounted.
+        """
+
+        def checked(batch: list[str]) -> T:
+            self.deadline.check()
+            return call(batch)
+
+        futures: list[Future[T]] = [
+            self.calls.submit(checked, batch) for batch in batches(items, BATCH_LIMIT)
+        ]
+        failure: BaseException | None = None
+        for future in futures:
+            try:
+                result = future.result()
+            except (OutOfTime, ClientError, BotoCoreError) as error:
+                failure = failure or error
+                continue
+            yield result
+        if failure:
+            raise failure
+
+
 @dataclass(slots=True)
 class Scan:
     """What the repository holds, reduced to what the decision needs."""
@@ -119,59 +163,45 @@ def run_cleanup(
         report.error = f"nothing was deleted: {_describe_error(error)}"
         return report
 
-    policy = Policy(
-        now=now, min_age=settings.min_age, keep_pulled_within=settings.keep_pulled_within
-    )
-
-    def clean(name: str) -> RepositoryReport:
-        return clean_repository(
-            registry,
-            name,
+    workers = settings.max_workers
+    with (
+        ThreadPoolExecutor(workers, thread_name_prefix="repository") as repositories,
+        ThreadPoolExecutor(workers, thread_name_prefix="call") as calls,
+    ):
+        job = Job(
+            registry=registry,
             dry_run=request.dry_run,
             image_status=settings.image_status,
-            policy=policy,
+            policy=Policy(now, settings.min_age, settings.keep_pulled_within),
             in_use=in_use,
             deadline=deadline,
             progress=progress or _no_progress,
+            calls=calls,
         )
-
-    with ThreadPoolExecutor(settings.max_workers, thread_name_prefix="repository") as pool:
-        report.repositories = list(pool.map(clean, names))
+        report.repositories = list(
+            repositories.map(lambda name: clean_repository(job, name), names)
+        )
     return report
 
 
-def clean_repository(
-    registry: Registry,
-    name: str,
-    *,
-    dry_run: bool,
-    image_status: str,
-    policy: Policy,
-    in_use: frozenset[str],
-    deadline: Deadline,
-    progress: Progress = _no_progress,
-) -> RepositoryReport:
+def clean_repository(job: Job, name: str) -> RepositoryReport:
     """Scan, decide and act on one repository; errors end up in its report, never raised."""
     report = RepositoryReport(name)
     try:
-        scan = _scan(
-            registry, name, image_status, deadline=deadline, report=report, progress=progress
-        )
+        scan = _scan(job, name, report)
         decisions = decide(
             scan.untagged.values(),
             tagged=scan.tagged,
             children=scan.children,
-            in_use=in_use,
-            policy=policy,
+            in_use=job.in_use,
+            policy=job.policy,
         )
-        doomed = _count_decisions(decisions, report, dry_run=dry_run)
-        if dry_run:
+        doomed = _count_decisions(decisions, report, dry_run=job.dry_run)
+        if job.dry_run:
             report.would_delete = len(doomed)
             report.bytes_reclaimed = sum(scan.untagged[d].size for d in doomed)
         else:
-            _delete(
-                registry, name, doomed, scan, deadline=deadline, report=report, progress=progress
-            )
+            _delete(job, name, doomed, scan, report)
         report.complete = True
     except OutOfTime:
         pass
@@ -179,19 +209,15 @@ def clean_repository(
         report.error = f"nothing was deleted in this repository: {error}"
     except (ClientError, BotoCoreError) as error:
         report.error = _describe_error(error)
-    progress(report, True)
+    except Exception as error:  # a bug must not cost the other repositories their run
+        logger.exception("unexpected error", extra={"repository": name})
+        report.error = f"unexpected {type(error).__name__}: {error}"
+    job.progress(report, True)
     return report
 
 
-def _scan(
-    registry: Registry,
-    name: str,
-    image_status: str,
-    *,
-    deadline: Deadline,
-    report: RepositoryReport,
-    progress: Progress,
-) -> Scan:
+def _scan(job: Job, name: str, report: RepositoryReport) -> Scan:
+    registry, deadline = job.registry, job.deadline
     tagged: set[str] = set()
     indexes: list[str] = []
     for details_page in deadline.paced(registry.tagged_pages(name)):
@@ -201,15 +227,15 @@ def _scan(
                 indexes.append(detail["imageDigest"])
 
     untagged: dict[str, Image] = {}
-    for page in deadline.paced(registry.untagged_pages(name, image_status)):
+    for page in deadline.paced(registry.untagged_pages(name, job.image_status)):
         report.untagged += len(page)
-        for batch in batches(page, BATCH_LIMIT):
-            deadline.check()
-            details = registry.describe(name, batch)
-            report.already_gone += len(batch) - len(details)
+        described = 0
+        for details in job.each(lambda batch: registry.describe(name, batch), page):
+            described += len(details)
             for detail in details:
                 digest = detail["imageDigest"]
-                media_type = detail.get("imageManifestMediaType", "")
+                # Interned: 200,000 copies of the same few media types would cost megabytes.
+                media_type = sys.intern(detail.get("imageManifestMediaType", ""))
                 if is_index(media_type):
                     indexes.append(digest)
                 if detail.get("imageTags"):  # tagged since it was listed: it stays
@@ -225,12 +251,13 @@ def _scan(
                     subject=detail.get("subjectManifestDigest"),
                     size=detail.get("imageSizeInBytes", 0),
                 )
-        progress(report, False)
+        report.already_gone += len(page) - described  # deleted since they were listed
+        job.progress(report, False)
 
     children: dict[str, tuple[str, ...]] = {}
-    for batch in batches(dict.fromkeys(indexes), BATCH_LIMIT):
-        deadline.check()
-        manifests, failures = registry.manifests(name, batch)
+    for manifests, failures in job.each(
+        lambda batch: registry.manifests(name, batch), dict.fromkeys(indexes)
+    ):
         for failure in failures:
             if failure.code != "ImageNotFound":  # a vanished index protects nothing any more
                 raise UnreadableIndex(f"index {failure.digest}: {failure.code} {failure.reason}")
@@ -267,28 +294,20 @@ def _count_decisions(
     return doomed
 
 
-def _delete(
-    registry: Registry,
-    name: str,
-    doomed: list[str],
-    scan: Scan,
-    *,
-    deadline: Deadline,
-    report: RepositoryReport,
-    progress: Progress,
-) -> None:
+def _delete(job: Job, name: str, doomed: list[str], scan: Scan, report: RepositoryReport) -> None:
+    def tally(outcome: Deleted) -> None:
+        report.deleted += len(outcome.deleted)
+        report.bytes_reclaimed += sum(
+            scan.untagged[d].size for d in outcome.deleted if d in scan.untagged
+        )
+        report.already_gone += len(outcome.already_gone)
+        report.kept[Reason.ECR_REFUSED] += len(outcome.refused)
+        report.add_failures(outcome.failures)
+        job.progress(report, False)
+
     for wave in deletion_waves(doomed, scan.children):
-        for batch in batches(wave, BATCH_LIMIT):
-            deadline.check()
-            outcome = registry.delete(name, batch)
-            report.deleted += len(outcome.deleted)
-            report.bytes_reclaimed += sum(
-                scan.untagged[d].size for d in outcome.deleted if d in scan.untagged
-            )
-            report.already_gone += len(outcome.already_gone)
-            report.kept[Reason.ECR_REFUSED] += len(outcome.refused)
-            report.add_failures(outcome.failures)
-            progress(report, False)
+        for outcome in job.each(lambda batch: job.registry.delete(name, batch), wave):
+            tally(outcome)
 
 
 def _repositories_in_scope(registry: Registry, settings: Settings) -> list[str]:

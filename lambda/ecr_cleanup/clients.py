@@ -13,6 +13,7 @@ from botocore.config import Config
 
 from ecr_cleanup.cleanup import Clients
 
+RETRY_MODE = "adaptive"
 MAX_ATTEMPTS = 8
 CONNECT_TIMEOUT_SECONDS = 5
 READ_TIMEOUT_SECONDS = 20
@@ -20,10 +21,10 @@ READ_TIMEOUT_SECONDS = 20
 
 def client_config(max_workers: int) -> Config:
     return Config(
-        retries={"mode": "adaptive", "max_attempts": MAX_ATTEMPTS},
+        retries={"mode": RETRY_MODE, "max_attempts": MAX_ATTEMPTS},
         connect_timeout=CONNECT_TIMEOUT_SECONDS,
         read_timeout=READ_TIMEOUT_SECONDS,
-        max_pool_connections=max_workers + 2,
+        max_pool_connections=2 * max_workers + 2,  # repository threads + batched calls
         user_agent_extra="ecr-untagged-cleanup",
     )
 

@@ -23,8 +23,8 @@ def index_children(manifest: bytes | str) -> tuple[str, ...]:
     """
     try:
         document = json.loads(manifest)
-    except json.JSONDecodeError as error:
-        raise ValueError(f"index manifest is not JSON: {error}") from error
+    except (json.JSONDecodeError, RecursionError) as error:  # RecursionError: absurd nesting
+        raise ValueError(f"index manifest is not readable JSON: {error}") from None
     if not isinstance(document, Mapping) or not isinstance(document.get("manifests"), list):
         raise ValueError("index manifest has no 'manifests' list")  # noqa: TRY004
     children = []

@@ -6,8 +6,9 @@ import re
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
 
-# ECR's repository name rule (CreateRepository's repositoryName pattern), 2..256 characters.
-_NAME = re.compile(r"(?:[a-z0-9]+(?:[._-][a-z0-9]+)*/)*[a-z0-9]+(?:[._-][a-z0-9]+)*")
+# ECR's repository name rule (the RepositoryName pattern of its service model), 2..256.
+_COMPONENT = r"[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*"
+_NAME = re.compile(rf"{_COMPONENT}(?:/{_COMPONENT})*")
 _GLOB_TOKEN = re.compile(r"\*|\?|\[!?[a-z0-9._/-]+\]")
 _GLOB_CHARS = frozenset("*?[")
 

@@ -40,17 +40,20 @@ Patterns = Annotated[tuple[str, ...], BeforeValidator(_patterns)]
 class Settings(BaseModel):
     """Every setting of the function; see the README's configuration table."""
 
-    model_config = ConfigDict(frozen=True, extra="ignore", populate_by_name=True)
+    model_config = ConfigDict(frozen=True, extra="ignore")
 
     dry_run: Boolean = Field(default=True, alias="DRY_RUN")
     repositories: Patterns = Field(alias="REPOSITORIES", min_length=1)
     exclude_repositories: Patterns = Field(default=(), alias="EXCLUDE_REPOSITORIES")
     registry_id: Annotated[str | None, BeforeValidator(_empty_is_none)] = Field(
-        default=None, alias="REGISTRY_ID", pattern=r"^\d{12}$"
+        default=None, alias="REGISTRY_ID", pattern=r"^[0-9]{12}$"
     )
     image_status: Literal["ACTIVE", "ANY"] = Field(default="ACTIVE", alias="IMAGE_STATUS")
-    min_age_hours: float = Field(default=24, alias="MIN_AGE_HOURS", ge=0, allow_inf_nan=False)
-    keep_pulled_within_days: int = Field(default=7, alias="KEEP_PULLED_WITHIN_DAYS", ge=0)
+    # Upper bounds: ten years is "keep everything"; larger values would overflow dates.
+    min_age_hours: float = Field(
+        default=24, alias="MIN_AGE_HOURS", ge=0, le=87_600, allow_inf_nan=False
+    )
+    keep_pulled_within_days: int = Field(default=7, alias="KEEP_PULLED_WITHIN_DAYS", ge=0, le=3_650)
     protect_in_use: Boolean = Field(default=True, alias="PROTECT_IN_USE")
     max_workers: int = Field(default=4, alias="MAX_WORKERS", ge=1, le=16)
 
