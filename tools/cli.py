@@ -44,7 +44,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "lambda"))
 os.environ.setdefault("POWERTOOLS_SERVICE_NAME", "ecr-untagged-cleanup")
 os.environ.setdefault("POWERTOOLS_METRICS_NAMESPACE", "EcrUntaggedCleanup")
 
-from ecr_cleanup.cleanup import Clients, Deadline, monotonic_deadline, run_cleanup
+from ecr_cleanup.cleanup import Clients, monotonic_deadline, run_cleanup
 from ecr_cleanup.cleanup import Progress as ProgressCallback
 from ecr_cleanup.clients import make_clients
 from ecr_cleanup.decide import KEEP_REASONS
@@ -213,14 +213,14 @@ def main(
             "MAX_WORKERS": max_workers,
         }
     )
-    deadline = monotonic_deadline(time_budget_seconds, 0) if time_budget_seconds else None
     stdout = _stdout()
+    budget = time_budget_seconds
     if local:
         with local_registry(settings, announce=not json_output) as (clients, _, _):
-            report = execute(settings, clients, deadline=deadline, console=_bar_console(stdout))
+            report = execute(settings, clients, budget=budget, console=_bar_console(stdout))
     else:
         clients = aws_clients(settings, profile, region)
-        report = execute(settings, clients, deadline=deadline, console=_bar_console(stdout))
+        report = execute(settings, clients, budget=budget, console=_bar_console(stdout))
     if json_output:
         typer.echo(json.dumps(report.as_dict(), indent=2))
     else:
@@ -322,10 +322,16 @@ def execute(
     settings: Settings,
     clients: Clients,
     *,
-    deadline: Deadline | None = None,
+    budget: float | None = None,
     console: Console | None = None,
 ) -> RunReport:
-    """One run_cleanup as the function runs it, watched by a progress bar on ``console``."""
+    """One run_cleanup as the function runs it, watched by a progress bar on ``console``.
+
+    The time budget starts now, after any local seeding. Its margin is zero: Lambda's 45
+    seconds leave time to log and return before the function is killed, and nothing
+    kills this process.
+    """
+    deadline = monotonic_deadline(budget, margin_seconds=0) if budget else None
     names = _repositories(settings, clients)
     request = Request(dry_run=settings.dry_run, repositories=names, source="cli")
     total = None if names is None else len(names)
@@ -437,7 +443,8 @@ def report_table(report: RunReport) -> Table:
     for header in headers:
         table.add_column(header, justify="right", vertical="bottom", no_wrap=True)
     for repository in report.repositories:
-        table.add_row(repository.name, *_cells(repository.as_dict(), dry_run))
+        style = "red" if repository.error else None if repository.complete else "yellow"
+        table.add_row(repository.name, *_cells(repository.as_dict(), dry_run), style=style)
     table.add_section()
     table.add_row("total", *_cells(report.totals(), dry_run), style="bold")
     return table
