@@ -9,8 +9,9 @@ Three repositories, 37 images, seeded in well under a second:
 - ``api``: single-arch Docker images whose ``latest`` moved: old digests still run in an
   ECS task and behind a Lambda alias, one was pulled yesterday, the rest are garbage;
   an untagged CI build gets tagged while the first run lists it (a race ECR allows).
-- ``batch``: archived untagged images (left alone unless ``--image-status ANY``), and
-  the platform image of an archived index, which ECR refuses to delete.
+- ``batch``: archived untagged images (left alone unless ``--image-status ANY``), the
+  platform image of an archived index (which still protects it), and an old nightly
+  that an index pushed during the run comes to reference, so ECR refuses to delete it.
 
 ``seed`` returns what each image is and whether a run with the default settings
 should leave it, which the demo prints and the tests check.
@@ -130,13 +131,17 @@ def _batch(s: _Seeder) -> None:
     for days in (200, 150):
         s.local.archive("batch", s.image("batch", "nightly", days, "archived nightly", stays=True))
     s.image("batch", "nightly", 100, "old nightly", stays=False)
-    s.image("batch", "nightly", 50, "old nightly", stays=False)
+    referenced = s.image(
+        "batch", "nightly", 50, "old nightly, listed by an index pushed mid-run", stays=True
+    )
+    # The double's stand-in for that race: BatchDeleteImage answers as ECR would.
+    s.local.faults.failure_codes[referenced] = "ImageReferencedByManifestList"
     s.image("batch", "nightly", 10, "nightly", stays=True)
     index = s.multiarch(
         "batch",
         None,
         120,
-        "report build, archived index",
+        "report build, index archived",
         stays=True,
         platforms=("linux/amd64",),
         attestations=False,

@@ -1,8 +1,8 @@
 """One cleanup run: the repositories in scope, each scanned, decided and then acted on.
 
-Per repository the calls are: DescribeImages over the tagged images (1000 a page: which
-are indexes), ListImages over the untagged ones (1000 a page), DescribeImages for their
-details (100 ids a call), BatchGetImage for the index manifests (100 a call) and, unless
+Per repository the calls are: DescribeImages over the images that stay anyway (tagged,
+and archived when only ACTIVE images are cleaned; 1000 a page: which are indexes),
+ListImages over the untagged ones (1000 a page), DescribeImages for their details (100 ids a call), BatchGetImage for the index manifests (100 a call) and, unless
 it is a dry run, BatchDeleteImage (100 a call). Deletion waits until the repository's
 scan is complete because a child listed on the first page can belong to an index listed
 on the last one; only a compact record per untagged image is kept meanwhile.
@@ -132,7 +132,7 @@ class Job:
 class Scan:
     """What the repository holds, reduced to what the decision needs."""
 
-    tagged: set[str]
+    staying: set[str]  # tagged, or out of the run's reach (archived in an ACTIVE run)
     untagged: dict[str, Image]
     children: dict[str, tuple[str, ...]]
 
@@ -191,7 +191,7 @@ def clean_repository(job: Job, name: str) -> RepositoryReport:
         scan = _scan(job, name, report)
         decisions = decide(
             scan.untagged.values(),
-            tagged=scan.tagged,
+            staying=scan.staying,
             children=scan.children,
             in_use=job.in_use,
             policy=job.policy,
@@ -218,11 +218,11 @@ def clean_repository(job: Job, name: str) -> RepositoryReport:
 
 def _scan(job: Job, name: str, report: RepositoryReport) -> Scan:
     registry, deadline = job.registry, job.deadline
-    tagged: set[str] = set()
+    staying: set[str] = set()
     indexes: list[str] = []
-    for details_page in deadline.paced(registry.tagged_pages(name)):
+    for details_page in deadline.paced(registry.staying_pages(name, job.image_status)):
         for detail in details_page:
-            tagged.add(detail["imageDigest"])
+            staying.add(detail["imageDigest"])
             if is_index(detail.get("imageManifestMediaType")):
                 indexes.append(detail["imageDigest"])
 
@@ -239,10 +239,10 @@ def _scan(job: Job, name: str, report: RepositoryReport) -> Scan:
                 if is_index(media_type):
                     indexes.append(digest)
                 if detail.get("imageTags"):  # tagged since it was listed: it stays
-                    tagged.add(digest)
+                    staying.add(digest)
                     report.kept[Reason.TAGGED] += 1
                     continue
-                tagged.discard(digest)  # its tag moved on since the tagged images were read
+                staying.discard(digest)  # its tag moved on since the tagged images were read
                 untagged[digest] = Image(
                     digest=digest,
                     pushed_at=detail["imagePushedAt"],
@@ -266,7 +266,7 @@ def _scan(job: Job, name: str, report: RepositoryReport) -> Scan:
                 children[digest] = index_children(manifest)
             except ValueError as error:
                 raise UnreadableIndex(f"index {digest}: {error}") from None
-    return Scan(tagged=tagged, untagged=untagged, children=children)
+    return Scan(staying=staying, untagged=untagged, children=children)
 
 
 def _count_decisions(

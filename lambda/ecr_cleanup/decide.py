@@ -11,8 +11,8 @@ An untagged image stays when something still needs it:
   through nested indexes;
 - ``referrer``: it is a signature, SBOM or attestation whose subject stays.
 
-Everything else is deleted. Keeping is a closure: the roots are the tagged images and the
-untagged images with a reason of their own, and the edges are "index -> child" and
+Everything else is deleted. Keeping is a closure: the roots are the images that stay
+anyway (tagged ones) and the untagged images with a reason of their own, and the edges are "index -> child" and
 "subject -> referrer", so a signature on a kept attestation of a kept index stays too.
 """
 
@@ -94,16 +94,17 @@ class Policy:
 def decide(
     untagged: Iterable[Image],
     *,
-    tagged: AbstractSet[str],
+    staying: AbstractSet[str],
     children: Mapping[str, Sequence[str]],
     in_use: AbstractSet[str],
     policy: Policy,
 ) -> dict[str, Decision]:
     """Decide every untagged image.
 
-    ``tagged`` holds the digests of the repository's tagged images, ``children`` maps every
-    index of the repository (tagged or not) to the digests it references. The answer does
-    not depend on the order of ``untagged``.
+    ``staying`` holds the digests that stay whatever this run decides: the tagged images,
+    and the archived ones when the run cleans only ACTIVE images. ``children`` maps every
+    index of the repository to the digests it references. The answer does not depend on
+    the order of ``untagged``.
     """
     images = {image.digest: image for image in untagged}
     referrers: defaultdict[str, list[str]] = defaultdict(list)
@@ -112,7 +113,7 @@ def decide(
             referrers[image.subject].append(image.digest)
 
     own = {digest: policy.own_reason(image, in_use) for digest, image in images.items()}
-    kept = set(tagged) | {digest for digest, reason in own.items() if reason}
+    kept = set(staying) | {digest for digest, reason in own.items() if reason}
     pending = list(kept)
     while pending:
         digest = pending.pop()

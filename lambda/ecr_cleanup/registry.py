@@ -73,19 +73,25 @@ class Registry:
         for page in pages:
             yield list(dict.fromkeys(image["imageDigest"] for image in page["imageIds"]))
 
-    def tagged_pages(self, repository: str) -> Iterator[list[dict[str, Any]]]:
-        """Details of the tagged images, 1000 a page: their digests and which are indexes.
+    def staying_pages(self, repository: str, image_status: str) -> Iterator[list[dict[str, Any]]]:
+        """Details of the images that stay whatever the run decides, 1000 a page.
 
-        Archived tagged indexes count too: they keep their children whatever the run cleans.
+        These are the tagged images of any status and, when only ACTIVE images are cleaned,
+        the archived untagged ones: an index among them keeps its children, so the run must
+        know which of them are indexes.
         """
-        pages = self._ecr.get_paginator("describe_images").paginate(
-            **self._registry,
-            repositoryName=repository,
-            filter={"tagStatus": "TAGGED", "imageStatus": "ANY"},
-            PaginationConfig={"PageSize": PAGE_SIZE},
-        )
-        for page in pages:
-            yield page["imageDetails"]
+        filters = [{"tagStatus": "TAGGED", "imageStatus": "ANY"}]
+        if image_status == "ACTIVE":
+            filters.append({"tagStatus": "UNTAGGED", "imageStatus": "ARCHIVED"})
+        for image_filter in filters:
+            pages = self._ecr.get_paginator("describe_images").paginate(
+                **self._registry,
+                repositoryName=repository,
+                filter=image_filter,
+                PaginationConfig={"PageSize": PAGE_SIZE},
+            )
+            for page in pages:
+                yield page["imageDetails"]
 
     def describe(self, repository: str, digests: Sequence[str]) -> list[dict[str, Any]]:
         """Details of up to 100 images; images deleted since they were listed are left out.

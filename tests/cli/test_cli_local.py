@@ -24,7 +24,7 @@ ROOT = Path(__file__).resolve().parents[2]
 DRY_RUN_KEPT = {
     "too_new": 5,
     "recently_pulled": 1,
-    "index_child": 4,
+    "index_child": 5,
     "referrer": 2,
     "in_use": 2,
     "ecr_refused": 0,
@@ -37,13 +37,15 @@ def _invoke_json(runner: CliRunner, *args: str) -> tuple[int, dict[str, object]]
     return result.exit_code, json.loads(result.stdout)
 
 
-def _with_faults(monkeypatch: pytest.MonkeyPatch, change: Callable[[LocalEcr], None]) -> None:
+def _with_faults(
+    monkeypatch: pytest.MonkeyPatch, change: Callable[[LocalEcr, list[SampleImage]], None]
+) -> None:
     """Seed the sample registry as usual, then let ``change`` inject faults into it."""
     seed = sample_registry.seed
 
     def seed_then_change(local: LocalEcr, now: datetime) -> list[SampleImage]:
         images = seed(local, now)
-        change(local)
+        change(local, images)
         return images
 
     monkeypatch.setattr(sample_registry, "seed", seed_then_change)
@@ -58,7 +60,7 @@ def test_json_is_the_function_result_for_a_dry_run_then_a_real_run(runner: CliRu
     assert dry["totals"] == {
         "untagged": 31,
         "deleted": 0,
-        "would_delete": 16,
+        "would_delete": 15,
         "already_gone": 0,
         "failed": 0,
         "bytes_reclaimed": dry["totals"]["bytes_reclaimed"],  # type: ignore[index]
@@ -73,7 +75,7 @@ def test_json_is_the_function_result_for_a_dry_run_then_a_real_run(runner: CliRu
     assert real["dry_run"] is False
     totals = real["totals"]
     assert isinstance(totals, dict)
-    assert (totals["deleted"], totals["would_delete"], totals["failed"]) == (15, 0, 0)
+    assert (totals["deleted"], totals["would_delete"], totals["failed"]) == (14, 0, 0)
     assert totals["kept"] == {**DRY_RUN_KEPT, "ecr_refused": 1}
 
 
@@ -95,7 +97,7 @@ def test_a_dry_run_deletes_nothing_and_a_real_run_leaves_what_is_needed() -> Non
         assert left() == {image.digest for image in sample if image.stays}
 
     assert "3/3" in screen.getvalue()  # the progress bar: repositories done of total
-    assert "31 untagged images examined, 16 would delete" in screen.getvalue()
+    assert "31 untagged images examined, 15 would delete" in screen.getvalue()
 
 
 def test_flags_reach_the_run(runner: CliRunner) -> None:
@@ -138,20 +140,20 @@ def test_without_local_it_runs_on_the_configured_aws(
 def test_failed_deletions_exit_1_and_are_named(
     runner: CliRunner, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    def fail_one_deletion(local: LocalEcr) -> None:
-        doomed = next(d for d, image in local.images("api").items() if not image.tags)
+    def fail_one_deletion(local: LocalEcr, sample: list[SampleImage]) -> None:
+        doomed = next(image.digest for image in sample if not image.stays)
         local.faults.failure_codes[doomed] = "KmsError"
 
     _with_faults(monkeypatch, fail_one_deletion)
 
-    result = runner.invoke(cli.app, ["--local", "--no-dry-run", "--no-protect-in-use"])
+    result = runner.invoke(cli.app, ["--local", "--no-dry-run"])
 
     assert result.exit_code == cli.EXIT_FAILED
     assert "KmsError" in result.stdout
 
 
 def test_a_spent_time_budget_exits_3(runner: CliRunner, monkeypatch: pytest.MonkeyPatch) -> None:
-    def slow_down(local: LocalEcr) -> None:
+    def slow_down(local: LocalEcr, sample: list[SampleImage]) -> None:
         local.faults.latency_ms = 400
 
     _with_faults(monkeypatch, slow_down)
@@ -168,7 +170,7 @@ def test_demo_runs_dry_then_real_then_shows_what_is_left(runner: CliRunner) -> N
     assert result.exit_code == cli.EXIT_OK, result.output
     out = result.stdout
     assert out.index("DRY RUN: nothing was deleted") < out.index("Cleanup: untagged images deleted")
-    assert "Left in the local registry: 22 of 37 images" in out
+    assert "Left in the local registry: 23 of 37 images" in out
     assert "runs in an ECS task" in out
     assert "examined" not in out  # no progress bar when stdout is not a terminal
 

@@ -32,7 +32,7 @@ def outcome(case: Case) -> dict[str, tuple[bool, Reason]]:
     names = {digest(name): name for name in case.expected}
     decisions = decide(
         case.untagged,
-        tagged={digest(name) for name in case.tagged},
+        staying={digest(name) for name in case.tagged},
         children={
             digest(parent): tuple(digest(child) for child in kids)
             for parent, kids in case.children.items()
@@ -348,13 +348,13 @@ def test_keep_and_delete_reasons_do_not_overlap() -> None:
 
 
 def test_nothing_to_decide() -> None:
-    assert decide([], tagged={digest("x")}, children={}, in_use=set(), policy=policy()) == {}
+    assert decide([], staying={digest("x")}, children={}, in_use=set(), policy=policy()) == {}
 
 
 def test_tagged_images_are_not_decided() -> None:
     decisions = decide(
         [image("a")],
-        tagged={digest("t")},
+        staying={digest("t")},
         children={digest("t"): (digest("a"),)},
         in_use=set(),
         policy=policy(),

@@ -37,7 +37,7 @@ class World:
     def decide(self, images: list[Image] | None = None) -> dict[str, object]:
         return decide(
             self.images if images is None else images,
-            tagged=self.tagged,
+            staying=self.tagged,
             children=self.children,
             in_use=self.in_use,
             policy=self.policy,

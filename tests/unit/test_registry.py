@@ -356,7 +356,7 @@ def test_tagged_pages_describe_every_tagged_image(
     second = [detail(B, imageTags=["latest"], imageManifestMediaType=OCI_MANIFEST)]
     stub.add_response("describe_images", {"imageDetails": first, "nextToken": "t"}, request)
     stub.add_response("describe_images", {"imageDetails": second}, {**request, "nextToken": "t"})
-    assert list(registry.tagged_pages(REPO)) == [first, second]
+    assert list(registry.staying_pages(REPO, "ANY")) == [first, second]
 
 
 def test_repositories_page_through_the_registry(
