@@ -5,7 +5,14 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Final
 
-from aws_cdk import ArnFormat, Aws, Duration, Stack
+from aws_cdk import (
+    ArnFormat,
+    Aws,
+    CfnDynamicReference,
+    CfnDynamicReferenceService,
+    Duration,
+    Stack,
+)
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_lambda_destinations as destinations
@@ -38,16 +45,19 @@ ASSET_EXCLUDE: Final = [
     "**/conftest.py",
 ]
 
-# Powertools for AWS Lambda (Python) comes from its public layer, pinned to the release the
-# function's tests run against (aws-lambda-powertools==3.37.0 in requirements.txt).
-# UNVERIFIED: no public source found maps 3.37.0 to a layer version; 40 is inferred from
-# 3.31.1 = 36 plus one layer version for each of 3.34.0, 3.35.0, 3.36.0 and 3.37.0. Before
-# the first deploy, check that this prints 3.37.0's ARN, and fix the number if it does not:
-#   aws ssm get-parameter --name /aws/service/powertools/python/arm64/python3.14/3.37.0
+# Powertools for AWS Lambda (Python) comes from its public layer, pinned to exactly the release
+# the function's tests run against (aws-lambda-powertools==3.37.0 in requirements.txt; a test
+# fails when the two differ). Powertools publishes each release's layer ARN, per region, in a
+# public SSM parameter (its update_ssm workflow writes it), e.g. in eu-west-1:
+#   /aws/service/powertools/python/arm64/python3.14/3.37.0
+#   -> arn:aws:lambda:eu-west-1:017000801446:layer:AWSLambdaPowertoolsPythonV3-python314-arm64:N
+# The template holds a CloudFormation dynamic reference to that parameter, which CloudFormation
+# resolves in the deployment's own region at deploy time: synth makes no AWS call, and no layer
+# number is guessed. Powertools writes these parameters in the commercial regions only.
 POWERTOOLS_VERSION: Final = "3.37.0"
-POWERTOOLS_LAYER_VERSION: Final = 40
-# AWS's publishing account in the commercial regions (China and GovCloud use others).
-POWERTOOLS_LAYER_ACCOUNT: Final = "017000801446"
+POWERTOOLS_LAYER_PARAMETER: Final = (
+    f"/aws/service/powertools/python/arm64/python3.14/{POWERTOOLS_VERSION}"
+)
 
 
 # CloudWatch Logs retention periods by days (config.LOG_RETENTION_DAYS lists the same).
@@ -78,11 +88,10 @@ RETENTION: Final = {
 
 
 def powertools_layer_arn() -> str:
-    """The layer ARN, built from tokens so that synth needs neither credentials nor a lookup."""
-    return (
-        f"arn:{Aws.PARTITION}:lambda:{Aws.REGION}:{POWERTOOLS_LAYER_ACCOUNT}:layer:"
-        f"AWSLambdaPowertoolsPythonV3-python314-arm64:{POWERTOOLS_LAYER_VERSION}"
-    )
+    """`{{resolve:ssm:<parameter>}}`: the layer ARN, looked up by CloudFormation at deploy time."""
+    return CfnDynamicReference(
+        CfnDynamicReferenceService.SSM, POWERTOOLS_LAYER_PARAMETER
+    ).to_string()
 
 
 class CleanupFunction(Construct):

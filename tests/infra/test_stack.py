@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import re
 from importlib.metadata import version
 from typing import Any
 
 import pytest
 from aws_cdk.assertions import Match, Template
-from cdk_helpers import cleanup_statements, one, render, resources_for, template_for
+from cdk_helpers import ROOT, cleanup_statements, one, render, resources_for, template_for
 
-from infra.function import POWERTOOLS_LAYER_VERSION, POWERTOOLS_VERSION
+from infra.function import POWERTOOLS_LAYER_PARAMETER, POWERTOOLS_VERSION
 
 ACCOUNT_ARN = "arn:aws:ecr:eu-west-1:111122223333:repository/"
 ECR_ACTIONS = ["ecr:BatchDeleteImage", "ecr:BatchGetImage", "ecr:DescribeImages", "ecr:ListImages"]
@@ -98,16 +99,29 @@ def test_function_environment_follows_the_context() -> None:
     }
 
 
-def test_powertools_layer_arn_is_pinned_and_built_from_tokens(template: Template) -> None:
+def test_powertools_layer_is_the_exact_release_through_its_public_ssm_parameter(
+    template: Template,
+) -> None:
     function = one(template, "AWS::Lambda::Function")["Properties"]
-    assert render(function["Layers"]) == [
-        "arn:aws:lambda:eu-west-1:017000801446:layer:"
-        f"AWSLambdaPowertoolsPythonV3-python314-arm64:{POWERTOOLS_LAYER_VERSION}"
+    assert function["Layers"] == [
+        "{{resolve:ssm:/aws/service/powertools/python/arm64/python3.14/3.37.0}}"
     ]
+    assert POWERTOOLS_LAYER_PARAMETER.endswith(f"/python3.14/{POWERTOOLS_VERSION}")
+    # A dynamic reference, not a stack parameter (CDK's own BootstrapVersion is the only one).
+    assert set(template.to_json().get("Parameters", {})) == {"BootstrapVersion"}
+
+
+def _requirements_pin(package: str) -> str:
+    for line in (ROOT / "requirements.txt").read_text().splitlines():
+        match = re.fullmatch(rf"{package}(?:\[[^\]]*\])?==(\S+)", line.split("#")[0].strip())
+        if match:
+            return match[1]
+    raise AssertionError(f"requirements.txt pins no {package}")
 
 
 def test_layer_pin_follows_the_powertools_the_tests_use() -> None:
-    """Bumping aws-lambda-powertools in requirements.txt must bump the layer version too."""
+    """Bumping aws-lambda-powertools in requirements.txt must bump POWERTOOLS_VERSION too."""
+    assert _requirements_pin("aws-lambda-powertools") == POWERTOOLS_VERSION
     assert version("aws-lambda-powertools") == POWERTOOLS_VERSION
 
 
