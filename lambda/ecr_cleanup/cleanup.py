@@ -2,10 +2,11 @@
 
 Per repository the calls are: DescribeImages over the images that stay anyway (tagged,
 and archived when only ACTIVE images are cleaned; 1000 a page: which are indexes),
-ListImages over the untagged ones (1000 a page), DescribeImages for their details (100 ids a call), BatchGetImage for the index manifests (100 a call) and, unless
-it is a dry run, BatchDeleteImage (100 a call). Deletion waits until the repository's
-scan is complete because a child listed on the first page can belong to an index listed
-on the last one; only a compact record per untagged image is kept meanwhile.
+ListImages over the untagged ones (1000 a page), DescribeImages for their details (100
+ids a call), BatchGetImage for the index manifests (100 a call) and, unless it is a dry
+run, BatchDeleteImage (100 a call). Deletion waits until the repository's scan is
+complete because a child listed on the first page can belong to an index listed on the
+last one; only a compact record per untagged image is kept meanwhile.
 
 Concurrency is bounded twice by MAX_WORKERS: that many repositories at a time, and that
 many batched calls (DescribeImages, BatchDeleteImage) at a time across them, so one huge
@@ -20,8 +21,8 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import datetime
-from typing import Any, TypeVar
+from datetime import UTC, datetime
+from typing import Any, TypeVar, overload
 
 from aws_lambda_powertools import Logger
 from botocore.exceptions import BotoCoreError, ClientError
@@ -245,9 +246,9 @@ def _scan(job: Job, name: str, report: RepositoryReport) -> Scan:
                 staying.discard(digest)  # its tag moved on since the tagged images were read
                 untagged[digest] = Image(
                     digest=digest,
-                    pushed_at=detail["imagePushedAt"],
+                    pushed_at=_utc(detail["imagePushedAt"]),
                     media_type=media_type,
-                    last_pulled_at=detail.get("lastRecordedPullTime"),
+                    last_pulled_at=_utc(detail.get("lastRecordedPullTime")),
                     subject=detail.get("subjectManifestDigest"),
                     size=detail.get("imageSizeInBytes", 0),
                 )
@@ -267,6 +268,16 @@ def _scan(job: Job, name: str, report: RepositoryReport) -> Scan:
             except ValueError as error:
                 raise UnreadableIndex(f"index {digest}: {error}") from None
     return Scan(staying=staying, untagged=untagged, children=children)
+
+
+@overload
+def _utc(moment: datetime) -> datetime: ...
+@overload
+def _utc(moment: None) -> None: ...
+def _utc(moment: datetime | None) -> datetime | None:
+    """The same moment in UTC: botocore gives every timestamp a tzinfo object of its own,
+    which would cost hundreds of bytes per image; ``UTC`` is one shared object."""
+    return moment.astimezone(UTC) if moment else None
 
 
 def _count_decisions(

@@ -12,14 +12,15 @@ An untagged image stays when something still needs it:
 - ``referrer``: it is a signature, SBOM or attestation whose subject stays.
 
 Everything else is deleted. Keeping is a closure: the roots are the images that stay
-anyway (tagged ones) and the untagged images with a reason of their own, and the edges are "index -> child" and
-"subject -> referrer", so a signature on a kept attestation of a kept index stays too.
+anyway (tagged ones) and the untagged images with a reason of their own, and the edges
+are "index -> child" and "subject -> referrer", so a signature on a kept attestation of
+a kept index stays too.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -92,7 +93,7 @@ class Policy:
 
 
 def decide(
-    untagged: Iterable[Image],
+    untagged: Collection[Image],
     *,
     staying: AbstractSet[str],
     children: Mapping[str, Sequence[str]],
@@ -104,16 +105,17 @@ def decide(
     ``staying`` holds the digests that stay whatever this run decides: the tagged images,
     and the archived ones when the run cleans only ACTIVE images. ``children`` maps every
     index of the repository to the digests it references. The answer does not depend on
-    the order of ``untagged``.
+    the order of ``untagged``, which is read a few times and never copied: a repository
+    can hold hundreds of thousands of untagged images.
     """
-    images = {image.digest: image for image in untagged}
     referrers: defaultdict[str, list[str]] = defaultdict(list)
-    for image in images.values():
+    own: dict[str, Reason] = {}
+    for image in untagged:
         if image.subject:
             referrers[image.subject].append(image.digest)
-
-    own = {digest: policy.own_reason(image, in_use) for digest, image in images.items()}
-    kept = set(staying) | {digest for digest, reason in own.items() if reason}
+        if reason := policy.own_reason(image, in_use):
+            own[image.digest] = reason
+    kept = set(staying) | own.keys()
     pending = list(kept)
     while pending:
         digest = pending.pop()
@@ -124,9 +126,10 @@ def decide(
 
     parents = _parents(children)
     decisions = {}
-    for digest, image in images.items():
+    for image in untagged:
+        digest = image.digest
         if digest in kept:
-            reason = own[digest] or (
+            reason = own.get(digest) or (
                 Reason.INDEX_CHILD if parents.get(digest, _NONE) & kept else Reason.REFERRER
             )
         elif digest in parents:

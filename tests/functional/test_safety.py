@@ -161,17 +161,37 @@ def test_an_orphan_index_goes_before_its_children(ecr: LocalEcr, invoke: Invoke)
     assert ecr.count("BatchGetImage") == 1
 
 
-def test_ecr_refusal_is_a_second_line_counted_as_kept(ecr: LocalEcr, invoke: Invoke):
-    """An archived untagged index is out of an ACTIVE run's reach, but ECR still protects
-    its children: the refusal is counted as kept, not as a failure."""
+def test_an_archived_index_keeps_its_active_children(ecr: LocalEcr, invoke: Invoke):
+    """An ACTIVE run leaves the archived index alone, so its children must stay too, and
+    the dry run says so instead of leaving it to ECR's refusal."""
     ecr.create_repository("web")
     archived = ecr.push_multiarch("web", pushed_at=OLD, attestations=False)
     ecr.archive("web", archived.index)
 
+    preview = invoke(REPOSITORIES="web")
     result = invoke(REPOSITORIES="web", DRY_RUN="false")
 
     assert set(ecr.images("web")) == {archived.index, *archived.platform_children}
-    assert result["totals"]["kept"]["ecr_refused"] == 2
+    assert preview["totals"]["kept"]["index_child"] == 2
+    assert preview["totals"]["would_delete"] == 0
+    assert result["totals"]["kept"]["index_child"] == 2
+    assert ecr.count("BatchDeleteImage") == 0
+
+
+def test_ecr_refusal_is_a_second_line_counted_as_kept(ecr: LocalEcr, invoke: Invoke):
+    """An index pushed after the scan can reference an image the run decided to delete:
+    ECR refuses, and the refusal is counted as kept, not as a failure."""
+    ecr.create_repository("web")
+    claimed = ecr.push_image("web", pushed_at=OLD)
+    garbage = ecr.push_image("web", pushed_at=OLD)
+    ecr.faults.failure_codes = {claimed: "ImageReferencedByManifestList"}
+
+    result = invoke(REPOSITORIES="web", DRY_RUN="false")
+
+    assert set(ecr.images("web")) == {claimed}
+    assert garbage not in ecr.images("web")
+    assert result["totals"]["kept"]["ecr_refused"] == 1
+    assert result["totals"]["deleted"] == 1
     assert result["totals"]["failed"] == 0
 
 
