@@ -202,22 +202,23 @@ def cleanup_policy(
 ) -> iam.PolicyDocument:
     """The function's single policy, derived from the configuration.
 
-    BatchDeleteImage reaches only the configured repositories (never `*` unless `*` itself is
-    configured, which is `repository/*`, still not `Resource: *`). Exclusions do not narrow
-    it: IAM cannot express "every repository except these", so excluded repositories are
-    protected by the function's own filter.
+    ListImages, DescribeImages, BatchGetImage and BatchDeleteImage reach only the configured
+    repositories, on the narrowest patterns that cover them (`repository/*` only when `*`
+    itself is configured, and never `Resource: *`). Exclusions do not narrow them: IAM cannot
+    express "every repository except these", so excluded repositories are protected by the
+    function's own filter. DescribeRepositories, needed only for globs, is on `repository/*`.
     """
     stack = Stack.of(scope)
-    repositories = [
-        stack.format_arn(
+
+    def repository_arn(name: str) -> str:
+        return stack.format_arn(
             service="ecr",
             account=config.registry_id or Aws.ACCOUNT_ID,
             resource="repository",
             resource_name=name,
             arn_format=ArnFormat.SLASH_RESOURCE_NAME,
         )
-        for name in repository_resource_names(config.repositories)
-    ]
+
     statements = [
         iam.PolicyStatement(
             sid="CleanUntaggedImages",
@@ -227,7 +228,9 @@ def cleanup_policy(
                 "ecr:BatchGetImage",
                 "ecr:BatchDeleteImage",
             ],
-            resources=repositories,
+            resources=[
+                repository_arn(name) for name in repository_resource_names(config.repositories)
+            ],
         ),
         iam.PolicyStatement(
             sid="WriteLogs",
@@ -236,11 +239,15 @@ def cleanup_policy(
         ),
     ]
     if config.has_globs:
+        # To expand globs the function lists the registry: DescribeRepositories without
+        # repositoryNames, which IAM authorizes against `repository/*` whatever the globs are,
+        # so a narrower pattern would deny every listing. It reads repository names and
+        # settings only; which of them are cleaned is still decided by the statement above.
         statements.append(
             iam.PolicyStatement(
-                sid="ResolveRepositoryGlobs",
+                sid="ListRepositories",
                 actions=["ecr:DescribeRepositories"],
-                resources=repositories,
+                resources=[repository_arn("*")],
             )
         )
     if config.protect_in_use:
@@ -287,14 +294,31 @@ def _wildcard_findings(config: CleanupConfig) -> dict[str, str]:
     """Each wildcard resource in the policy as cdk-nag renders it (its finding id) -> reason."""
     ecr_account = config.registry_id or "<AWS::AccountId>"
     own = "<AWS::Region>:<AWS::AccountId>"
+
+    def repository(name: str) -> str:
+        return f"arn:<AWS::Partition>:ecr:<AWS::Region>:{ecr_account}:repository/{name}"
+
     findings = {
-        f"arn:<AWS::Partition>:ecr:<AWS::Region>:{ecr_account}:repository/{name}": (
-            "The configured repositories include globs; this is the narrowest IAM pattern "
-            "that covers them, and the function filters repository names itself."
+        repository(name): (
+            "Every repository is in scope (repositories='*'): the function cleans the whole "
+            "registry, minus excludeRepositories, which it filters itself."
+            if name == "*"
+            else "The configured repositories include globs; this is the narrowest IAM "
+            "pattern that covers them, and the function filters repository names itself."
         )
         for name in repository_resource_names(config.repositories)
         if "*" in name  # cdk-nag flags `*` only
     }
+    if config.has_globs:
+        listing = (
+            "ecr:DescribeRepositories (read-only: repository names and settings) lists the "
+            "registry to expand the globs; called without repository names, IAM authorizes "
+            "it against repository/* only. Deletion stays on the narrowest patterns."
+        )
+        everything = repository("*")
+        findings[everything] = (
+            f"{findings[everything]} {listing}" if everything in findings else listing
+        )
     if config.protect_in_use:
         findings |= {
             f"arn:<AWS::Partition>:ecs:{own}:cluster/*": "Read-only (protectInUse): running "

@@ -20,6 +20,8 @@ CONFIGURATIONS = [
     {},
     {"repositories": "web,team/api", "protectInUse": "false"},
     {"repositories": "app-*,svc-[ab]?,web", "registryId": "123456789012"},
+    {"repositories": "svc-[ab]?", "protectInUse": "false"},
+    {"repositories": "*", "protectInUse": "false", "registryId": "123456789012"},
     {"alarmEmail": "ops@example.com", "excludeRepositories": "app-keep", "dryRun": "false"},
 ]
 

@@ -233,17 +233,30 @@ def test_no_wildcard_ecr_grants(repositories: str, protect: str) -> None:
 
 
 def test_describe_repositories_only_for_globs() -> None:
-    assert (
-        resources_for(
-            cleanup_statements(template_for(repositories="web,api")), "ecr:DescribeRepositories"
-        )
-        == []
-    )
-    globbed = cleanup_statements(template_for(repositories="app-*,web"))
-    assert resources_for(globbed, "ecr:DescribeRepositories") == [
-        ACCOUNT_ARN + "app-*",
-        ACCOUNT_ARN + "web",
-    ]
+    plain = cleanup_statements(template_for(repositories="web,api"))
+    assert resources_for(plain, "ecr:DescribeRepositories") == []
+
+
+@pytest.mark.parametrize(
+    ("repositories", "registry", "account"),
+    [
+        ("app-*,web", "", "111122223333"),
+        ("svc-[ab]?", "", "111122223333"),
+        ("*", "", "111122223333"),
+        ("team/*", "123456789012", "123456789012"),
+    ],
+)
+def test_describe_repositories_lists_the_whole_registry_in_its_own_statement(
+    repositories: str, registry: str, account: str
+) -> None:
+    """Without repositoryNames (how the function expands globs), IAM authorizes
+    DescribeRepositories against repository/*: a narrower pattern would deny the listing."""
+    statements = cleanup_statements(template_for(repositories=repositories, registryId=registry))
+    (listing,) = [s for s in statements if "ecr:DescribeRepositories" in s["Action"]]
+    assert listing["Sid"] == "ListRepositories"
+    assert listing["Action"] == ["ecr:DescribeRepositories"]
+    assert listing["Resource"] == [f"arn:aws:ecr:eu-west-1:{account}:repository/*"]
+    assert "Condition" not in listing
 
 
 IN_USE = {
