@@ -18,6 +18,7 @@ from __future__ import annotations
 import logging
 import sys
 import time
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
@@ -102,25 +103,34 @@ class Job:
     deadline: Deadline
     progress: Progress
     calls: ThreadPoolExecutor  # the batched calls of every repository
+    window: int  # batches one repository keeps in flight
 
     def each(self, call: Callable[[list[str]], T], items: Iterable[str]) -> Iterator[T]:
         """``call`` on every batch of 100 items, concurrently, results in batch order.
 
-        Every call checks the deadline before it starts. All calls settle before the
-        first failure is raised, so no deletion that happened goes uncounted.
+        At most ``window`` batches are in flight, so a wave of 2,000 deletions holds 2,000
+        neither requests nor answers in memory. Every call checks the deadline before it
+        starts; after a failure no new batch starts, and the ones in flight settle (and are
+        counted) before the first failure is raised.
         """
 
         def checked(batch: list[str]) -> T:
             self.deadline.check()
             return call(batch)
 
-        futures: list[Future[T]] = [
-            self.calls.submit(checked, batch) for batch in batches(items, BATCH_LIMIT)
-        ]
+        pending = batches(items, BATCH_LIMIT)
+        in_flight: deque[Future[T]] = deque()
         failure: BaseException | None = None
-        for future in futures:
+        while True:
+            while failure is None and len(in_flight) < self.window:
+                batch = next(pending, None)
+                if batch is None:
+                    break
+                in_flight.append(self.calls.submit(checked, batch))
+            if not in_flight:
+                break
             try:
-                result = future.result()
+                result = in_flight.popleft().result()
             except (OutOfTime, ClientError, BotoCoreError) as error:
                 failure = failure or error
                 continue
@@ -178,6 +188,7 @@ def run_cleanup(
             deadline=deadline,
             progress=progress or _no_progress,
             calls=calls,
+            window=2 * workers,
         )
         report.repositories = list(
             repositories.map(lambda name: clean_repository(job, name), names)
@@ -190,14 +201,18 @@ def clean_repository(job: Job, name: str) -> RepositoryReport:
     report = RepositoryReport(name)
     try:
         scan = _scan(job, name, report)
-        decisions = decide(
-            scan.untagged.values(),
-            staying=scan.staying,
-            children=scan.children,
-            in_use=job.in_use,
-            policy=job.policy,
+        # The decisions stream into their counts; only the doomed digests are kept.
+        doomed = _count_decisions(
+            decide(
+                scan.untagged.values(),
+                staying=scan.staying,
+                children=scan.children,
+                in_use=job.in_use,
+                policy=job.policy,
+            ),
+            report,
+            dry_run=job.dry_run,
         )
-        doomed = _count_decisions(decisions, report, dry_run=job.dry_run)
         if job.dry_run:
             report.would_delete = len(doomed)
             report.bytes_reclaimed = sum(scan.untagged[d].size for d in doomed)
@@ -281,12 +296,12 @@ def _utc(moment: datetime | None) -> datetime | None:
 
 
 def _count_decisions(
-    decisions: dict[str, Decision], report: RepositoryReport, *, dry_run: bool
+    decisions: Iterable[Decision], report: RepositoryReport, *, dry_run: bool
 ) -> list[str]:
     """Count the kept images by reason, log every decision at DEBUG, return the doomed."""
     debug = logger.log_level <= logging.DEBUG
     doomed = []
-    for decision in decisions.values():
+    for decision in decisions:
         if debug:
             logger.debug(
                 "decision",

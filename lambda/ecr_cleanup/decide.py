@@ -20,7 +20,7 @@ a kept index stays too.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -99,14 +99,15 @@ def decide(
     children: Mapping[str, Sequence[str]],
     in_use: AbstractSet[str],
     policy: Policy,
-) -> dict[str, Decision]:
-    """Decide every untagged image.
+) -> Iterator[Decision]:
+    """Decide every untagged image: one Decision each, in the order ``untagged`` gives.
 
     ``staying`` holds the digests that stay whatever this run decides: the tagged images,
     and the archived ones when the run cleans only ACTIVE images. ``children`` maps every
     index of the repository to the digests it references. The answer does not depend on
-    the order of ``untagged``, which is read a few times and never copied: a repository
-    can hold hundreds of thousands of untagged images.
+    the order of ``untagged``. A repository can hold hundreds of thousands of untagged
+    images, so ``untagged`` is read a few times but never copied, and the decisions are
+    yielded rather than collected.
     """
     referrers: defaultdict[str, list[str]] = defaultdict(list)
     own: dict[str, Reason] = {}
@@ -125,7 +126,6 @@ def decide(
                 pending.append(needed)
 
     parents = _parents(children)
-    decisions = {}
     for image in untagged:
         digest = image.digest
         if digest in kept:
@@ -138,29 +138,34 @@ def decide(
             reason = Reason.ORPHAN_REFERRER
         else:
             reason = Reason.UNREFERENCED
-        decisions[digest] = Decision(digest, delete=digest not in kept, reason=reason)
-    return decisions
+        yield Decision(digest, delete=digest not in kept, reason=reason)
 
 
 def deletion_waves(
-    deletions: Iterable[str], children: Mapping[str, Sequence[str]]
+    deletions: Collection[str], children: Mapping[str, Sequence[str]]
 ) -> list[list[str]]:
-    """Order deletions so that an index always goes before the children it references.
+    """Order distinct deletions so that an index always goes before what it references.
 
-    ECR refuses to delete a manifest while an index references it, so each wave holds only
-    images whose referencing indexes went in an earlier wave. Waves are sorted, so the
-    order of the calls does not depend on the order the images were listed in.
+    ECR refuses to delete a manifest while an index references it, so an image goes one
+    wave after the deepest of its doomed indexes (nested indexes make several waves).
+    Waves are sorted, so the calls do not depend on the order images were listed in.
+    Only indexes and their children are looked at twice; the bulk of a large repository
+    passes straight into the first wave.
     """
-    remaining = set(deletions)
     parents = _parents(children)
-    waves = []
-    while remaining:
-        wave = sorted(d for d in remaining if not parents.get(d, _NONE) & remaining)
-        if not wave:  # a cycle cannot happen with content-addressed digests; never spin
-            wave = sorted(remaining)
-        waves.append(wave)
-        remaining.difference_update(wave)
-    return waves
+    doomed_indexes = {digest for digest in deletions if digest in children}
+    depth: dict[str, int] = {}
+
+    def wave_of(digest: str, path: frozenset[str] = frozenset()) -> int:
+        if digest not in depth:
+            above = parents.get(digest, _NONE) & doomed_indexes - path  # path: never spin
+            depth[digest] = 1 + max((wave_of(p, path | {digest}) for p in above), default=-1)
+        return depth[digest]
+
+    waves: defaultdict[int, list[str]] = defaultdict(list)
+    for digest in deletions:
+        waves[wave_of(digest) if digest in parents else 0].append(digest)
+    return [sorted(waves[level]) for level in sorted(waves)]
 
 
 _NONE: frozenset[str] = frozenset()

@@ -4,10 +4,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import timedelta
+from typing import Any
 
 import pytest
 
-from ecr_cleanup.decide import KEEP_REASONS, Image, Policy, Reason, decide, deletion_waves
+from ecr_cleanup.decide import (
+    KEEP_REASONS,
+    Decision,
+    Image,
+    Policy,
+    Reason,
+    decide,
+    deletion_waves,
+)
 
 from .builders import DOCKER_LIST, OCI_INDEX, digest, image, policy
 
@@ -28,9 +37,13 @@ class Case:
     policy: Policy = field(default_factory=policy)
 
 
+def decisions_by_digest(*args: Any, **kwargs: Any) -> dict[str, Decision]:
+    return {decision.digest: decision for decision in decide(*args, **kwargs)}
+
+
 def outcome(case: Case) -> dict[str, tuple[bool, Reason]]:
     names = {digest(name): name for name in case.expected}
-    decisions = decide(
+    decisions = decisions_by_digest(
         case.untagged,
         staying={digest(name) for name in case.tagged},
         children={
@@ -348,11 +361,11 @@ def test_keep_and_delete_reasons_do_not_overlap() -> None:
 
 
 def test_nothing_to_decide() -> None:
-    assert decide([], staying={digest("x")}, children={}, in_use=set(), policy=policy()) == {}
+    assert list(decide([], staying={digest("x")}, children={}, in_use=set(), policy=policy())) == []
 
 
 def test_tagged_images_are_not_decided() -> None:
-    decisions = decide(
+    decisions = decisions_by_digest(
         [image("a")],
         staying={digest("t")},
         children={digest("t"): (digest("a"),)},

@@ -35,13 +35,16 @@ class World:
     existing: frozenset[str]  # every manifest in the repository, tagged or not
 
     def decide(self, images: list[Image] | None = None) -> dict[str, object]:
-        return decide(
-            self.images if images is None else images,
-            staying=self.tagged,
-            children=self.children,
-            in_use=self.in_use,
-            policy=self.policy,
-        )
+        return {
+            decision.digest: decision
+            for decision in decide(
+                self.images if images is None else images,
+                staying=self.tagged,
+                children=self.children,
+                in_use=self.in_use,
+                policy=self.policy,
+            )
+        }
 
 
 @st.composite
