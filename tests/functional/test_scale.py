@@ -1,0 +1,410 @@
+"""Scale: repository scope over many pages, concurrency, retried faults, the time budget."""
+
+from __future__ import annotations
+
+import math
+import random
+from collections import Counter
+from typing import Any
+
+import pytest
+
+from ecr_cleanup import cleanup
+from ecr_cleanup.errors import InvalidRequest
+from tests.functional.conftest import (
+    OLD,
+    Invoke,
+    countdown,
+    deleted_ids,
+    ecr_calls,
+    repeated_calls,
+    snapshot,
+    tagged_digests,
+    untagged_digests,
+)
+from tools.local_ecr import Faults, LocalEcr
+
+NAMED = (
+    "app",
+    "apple",
+    "app-api",
+    "app-web",
+    "app-worker",
+    "web",
+    "legacy-app",
+    "team/app-x",
+    "team/db",
+)
+
+
+def seed_named(ecr: LocalEcr, names: tuple[str, ...] = NAMED, untagged: int = 2) -> None:
+    """Each repository: ``untagged`` old untagged images and one tagged image."""
+    for name in names:
+        ecr.create_repository(name)
+        ecr.bulk_untagged(name, untagged, pushed_at=OLD)
+        ecr.push_image(name, "v1", pushed_at=OLD)
+
+
+def listed_repositories(ecr: LocalEcr) -> Counter[str]:
+    """How many ListImages calls each repository got."""
+    return Counter(call.params["repositoryName"] for call in ecr_calls(ecr, "ListImages"))
+
+
+def touched_repositories(ecr: LocalEcr) -> set[str]:
+    return {
+        call.params["repositoryName"] for call in ecr_calls(ecr) if "repositoryName" in call.params
+    }
+
+
+def assert_two_describe_repositories_pages(ecr: LocalEcr) -> None:
+    pages = ecr_calls(ecr, "DescribeRepositories")
+    assert len(pages) == 2, "1,000 a page: two pages for more than 1,000 repositories"
+    assert all(page.params.get("maxResults") == 1000 for page in pages)
+    assert "nextToken" not in pages[0].params and pages[1].params.get("nextToken")
+
+
+# -- Which repositories a run touches --------------------------------------------------------
+
+
+def test_star_cleans_every_repository_across_describe_repositories_pages(
+    ecr: LocalEcr, invoke: Invoke
+):
+    empty = ecr.bulk_repositories("bulk-", 1_200)
+    seed_named(ecr, ("app-api", "web", "team/db"), untagged=150)
+    everything = sorted([*empty, "app-api", "web", "team/db"])
+    ecr.clear_calls()
+
+    result = invoke(REPOSITORIES="*", DRY_RUN="false")
+
+    assert [r["name"] for r in result["repositories"]] == everything
+    assert result["complete"] is True and result["totals"]["deleted"] == 450
+    assert_two_describe_repositories_pages(ecr)
+    assert listed_repositories(ecr) == Counter(everything), "each repository listed once"
+    for name in ("app-api", "web", "team/db"):
+        assert untagged_digests(ecr, name) == set()
+        assert len(tagged_digests(ecr, name)) == 1
+    assert {c.params["repositoryName"] for c in ecr_calls(ecr, "BatchDeleteImage")} == {
+        "app-api",
+        "web",
+        "team/db",
+    }, "no deletion call for an empty repository"
+
+
+@pytest.mark.parametrize(
+    ("include", "exclude", "expected"),
+    [
+        ("app-*", "", {"app-api", "app-web", "app-worker"}),
+        ("app-*", "app-worker", {"app-api", "app-web"}),
+        ("app-*,web", "app-w*", {"app-api", "web"}),
+        ("app-?pi,team/*", "", {"app-api", "team/app-x", "team/db"}),
+        ("*", "bulk-*", set(NAMED)),
+        ("*", "bulk-*,app*,team/*", {"web", "legacy-app"}),
+        ("*/*", "", {"team/app-x", "team/db"}),
+        ("[aw]*", "bulk-*,app-*", {"app", "apple", "web"}),
+        ("app*", "app*", set()),
+        ("app-*,app", "", {"app", "app-api", "app-web", "app-worker"}),
+    ],
+)
+def test_globs_and_exclusions_select_exactly_the_matching_repositories(
+    ecr: LocalEcr, invoke: Invoke, include: str, exclude: str, expected: set[str]
+):
+    ecr.bulk_repositories("bulk-", 1_050)
+    seed_named(ecr)
+    before = snapshot(ecr, NAMED)
+    ecr.clear_calls()
+
+    result = invoke(REPOSITORIES=include, EXCLUDE_REPOSITORIES=exclude, DRY_RUN="false")
+
+    names = [r["name"] for r in result["repositories"]]
+    assert sorted(names) == sorted(expected) and len(names) == len(set(names))
+    assert_two_describe_repositories_pages(ecr)
+    assert touched_repositories(ecr) == expected, "no call at all outside the scope"
+    assert listed_repositories(ecr) == Counter(expected)
+    for name in NAMED:
+        if name in expected:
+            assert untagged_digests(ecr, name) == set(), name
+            assert len(tagged_digests(ecr, name)) == 1, name
+        else:
+            assert set(ecr.images(name)) == before[name], f"{name} is out of scope"
+
+
+@pytest.mark.parametrize(
+    ("include", "exclude", "expected"),
+    [
+        ("app,team/db", "", ["app", "team/db"]),
+        ("web,app,team/db", "web", ["app", "team/db"]),
+        ("app", "app", []),
+        ("app,web", "w*", ["app"]),
+    ],
+)
+def test_plain_names_are_cleaned_without_listing_the_registry(
+    ecr: LocalEcr, invoke: Invoke, include: str, exclude: str, expected: list[str]
+):
+    ecr.bulk_repositories("bulk-", 150)
+    seed_named(ecr)
+    before = snapshot(ecr, NAMED)
+    ecr.clear_calls()
+
+    result = invoke(REPOSITORIES=include, EXCLUDE_REPOSITORIES=exclude, DRY_RUN="false")
+
+    assert [r["name"] for r in result["repositories"]] == expected
+    assert ecr.count("DescribeRepositories") == 0
+    assert touched_repositories(ecr) == set(expected)
+    for name in NAMED:
+        if name in expected:
+            assert untagged_digests(ecr, name) == set()
+        else:
+            assert set(ecr.images(name)) == before[name]
+
+
+@pytest.mark.parametrize("include", ["app,web,app", "app,web,app,web", "web,app,web"])
+def test_a_repository_named_twice_is_cleaned_once(ecr: LocalEcr, invoke: Invoke, include: str):
+    seed_named(ecr, ("app", "web"), untagged=250)
+    ecr.clear_calls()
+
+    result = invoke(REPOSITORIES=include, DRY_RUN="false", MAX_WORKERS="4")
+
+    names = [r["name"] for r in result["repositories"]]
+    assert sorted(names) == ["app", "web"], f"each repository once, got {names}"
+    assert listed_repositories(ecr) == Counter({"app": 1, "web": 1})
+    assert result["totals"]["deleted"] == 500 and result["totals"]["already_gone"] == 0
+    assert Counter(deleted_ids(ecr)).most_common(1)[0][1] == 1, "no digest deleted twice"
+    assert untagged_digests(ecr, "app") == untagged_digests(ecr, "web") == set()
+
+
+@pytest.mark.parametrize(
+    ("repositories", "field"),
+    [
+        (["app-web"], None),
+        (["web", "app-api", "web"], None),
+        (["app-secret"], "repositories[0]"),
+        (["app-web", "apple"], "repositories[1]"),
+        (["app-web", "app-web", "app-secret"], "repositories[2]"),
+        (["app-*"], "repositories[0]"),
+        (["team/db"], "repositories[0]"),
+    ],
+)
+def test_payload_repositories_must_fall_within_the_configured_scope(
+    ecr: LocalEcr, invoke: Invoke, repositories: list[str], field: str | None
+):
+    seed_named(ecr, (*NAMED, "app-secret"))
+    everything = (*NAMED, "app-secret")
+    before = snapshot(ecr, everything)
+    ecr.clear_calls()
+    scope = {"REPOSITORIES": "app-*,web", "EXCLUDE_REPOSITORIES": "app-secret", "DRY_RUN": "false"}
+
+    if field is not None:
+        with pytest.raises(InvalidRequest) as refused:
+            invoke({"repositories": repositories}, **scope)
+        assert f"{field}:" in str(refused.value)
+        assert ecr.calls == [], "a refused payload makes no call at all"
+        assert snapshot(ecr, everything) == before
+        return
+
+    result = invoke({"repositories": repositories}, **scope)
+    wanted = set(repositories)
+    assert sorted(r["name"] for r in result["repositories"]) == sorted(wanted)
+    assert ecr.count("DescribeRepositories") == 0, "named repositories need no listing"
+    assert touched_repositories(ecr) == wanted
+    for name in everything:
+        if name in wanted:
+            assert untagged_digests(ecr, name) == set()
+        else:
+            assert set(ecr.images(name)) == before[name]
+
+
+# -- Concurrency and the fewest calls -------------------------------------------------------
+
+
+def fewest_calls(untagged: int, image_status: str = "ACTIVE") -> Counter[str]:
+    """The calls one repository of ``untagged`` plain untagged images needs, at least.
+
+    ListImages: one per 1,000 (one for none). DescribeImages: one per 100 listed, one page
+    of the tagged images and, when only ACTIVE images are cleaned, one page of the archived
+    untagged ones (an archived index keeps its children; see cleanup.py). BatchDeleteImage:
+    one per 100.
+    """
+    calls = Counter(
+        {
+            "ListImages": max(1, math.ceil(untagged / 1000)),
+            "DescribeImages": math.ceil(untagged / 100) + 1 + (image_status == "ACTIVE"),
+        }
+    )
+    if untagged:
+        calls["BatchDeleteImage"] = math.ceil(untagged / 100)
+    return calls
+
+
+def minimum_calls(sizes: dict[str, int]) -> int:
+    return sum(fewest_calls(u).total() for u in sizes.values())
+
+
+SIZES = {
+    "r0-empty": 0,
+    "r1-one": 1,
+    "r2-batch": 100,
+    "r3-batch-and-one": 101,
+    "r4-almost-page": 999,
+    "r5-page": 1000,
+    "r6-page-and-one": 1001,
+    "r7-pages": 2050,
+}
+
+
+@pytest.mark.parametrize("image_status", ["ACTIVE", "ANY"])
+def test_concurrent_workers_clean_every_repository_with_the_fewest_calls(
+    ecr: LocalEcr, invoke: Invoke, image_status: str
+):
+    for name, count in SIZES.items():
+        ecr.create_repository(name)
+        ecr.bulk_untagged(name, count, pushed_at=OLD)
+        ecr.push_image(name, "v1", pushed_at=OLD)
+        ecr.push_image(name, "v2", pushed_at=OLD)
+    ecr.faults = Faults(latency_ms=3)  # calls take a moment, so the workers really overlap
+    ecr.clear_calls()
+
+    result = invoke(
+        REPOSITORIES=",".join(SIZES), DRY_RUN="false", MAX_WORKERS="4", IMAGE_STATUS=image_status
+    )
+
+    assert sorted(r["name"] for r in result["repositories"]) == sorted(SIZES)
+    assert result["complete"] is True
+    assert result["totals"]["deleted"] == sum(SIZES.values())
+    for name, count in SIZES.items():
+        report = next(r for r in result["repositories"] if r["name"] == name)
+        assert report["deleted"] == report["untagged"] == count
+        assert untagged_digests(ecr, name) == set(), name
+        assert len(tagged_digests(ecr, name)) == 2, name
+
+        calls = [c for c in ecr_calls(ecr) if c.params.get("repositoryName") == name]
+        per_operation = Counter(c.operation for c in calls)
+        assert per_operation == fewest_calls(count, image_status), name
+    assert repeated_calls(ecr) == 0, "no call twice for the same data"
+    assert len(deleted_ids(ecr)) == len(set(deleted_ids(ecr))) == sum(SIZES.values())
+
+    # From its first call to its last, a repository holds one worker: at most four at once,
+    # and more than one (the run is concurrent).
+    order = [c.params["repositoryName"] for c in ecr_calls(ecr) if "repositoryName" in c.params]
+    first = {name: order.index(name) for name in SIZES}
+    last = {name: len(order) - 1 - order[::-1].index(name) for name in SIZES}
+    open_at_once = max(
+        sum(1 for name in SIZES if first[name] <= position <= last[name])
+        for position in range(len(order))
+    )
+    assert 2 <= open_at_once <= 4
+
+
+# -- Retried faults at volume -----------------------------------------------------------------
+
+FAULTY = {"vol-a": 900, "vol-b": 700, "vol-c": 500}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("faults", "workers"),
+    [
+        # One worker: the calls come in a fixed order, so the seeded draws hit the same
+        # calls every run. botocore's real retry settings (adaptive, 8 attempts) are kept;
+        # adaptive mode slows the client down while it is throttled (tens of seconds).
+        ({"throttle_rate": 0.3, "seed": 2}, "1"),
+        ({"server_error_rate": 0.05, "seed": 5}, "4"),
+    ],
+    ids=["throttled-30pct", "server-errors-5pct"],
+)
+def test_retried_faults_still_delete_everything_over_thousands_of_images(
+    ecr: LocalEcr, invoke: Invoke, faults: dict[str, Any], workers: str
+):
+    for name, count in FAULTY.items():
+        ecr.create_repository(name)
+        ecr.bulk_untagged(name, count, pushed_at=OLD)
+        ecr.push_image(name, "v1", pushed_at=OLD)
+    tagged = {name: tagged_digests(ecr, name) for name in FAULTY}
+    ecr.faults = Faults(**faults)
+    ecr.clear_calls()
+
+    result = invoke(REPOSITORIES="vol-*", DRY_RUN="false", MAX_WORKERS=workers)
+
+    assert result["complete"] is True and result["error"] is None
+    assert result["totals"]["deleted"] == sum(FAULTY.values())
+    assert result["totals"]["failed"] == 0
+    for name in FAULTY:
+        assert untagged_digests(ecr, name) == set(), name
+        assert tagged_digests(ecr, name) == tagged[name], name
+    made = len(ecr_calls(ecr))
+    fewest = minimum_calls(FAULTY) + 1  # and one DescribeRepositories for the glob
+    assert made > fewest, "the retries are in the record"
+    assert repeated_calls(ecr) == made - fewest, "every call beyond the fewest is a retry"
+
+
+# -- The time budget ------------------------------------------------------------------------
+
+BUDGETED = [f"budget-{n}" for n in range(8)]
+
+
+def test_a_small_time_budget_stops_early_and_repeated_runs_converge(ecr: LocalEcr, invoke: Invoke):
+    for name in BUDGETED:
+        ecr.create_repository(name)
+        ecr.bulk_untagged(name, 400, pushed_at=OLD)
+        ecr.push_image(name, "v1", pushed_at=OLD)
+    tagged = {name: tagged_digests(ecr, name) for name in BUDGETED}
+    ecr.faults = Faults(latency_ms=15)
+    margin_ms = cleanup.STOP_MARGIN_SECONDS * 1000
+    settings = {"REPOSITORIES": ",".join(BUDGETED), "DRY_RUN": "false", "MAX_WORKERS": "2"}
+
+    results = []
+    for _ in range(20):
+        remaining = countdown(margin_ms + 400)
+        result = invoke(**settings, remaining_ms=remaining)
+        left_at_return = remaining()
+        results.append(result)
+
+        assert left_at_return > 0, "returned before the deadline"
+        assert left_at_return > margin_ms - 2_000, "stopped starting calls at the margin"
+        assert [r["name"] for r in result["repositories"]] == BUDGETED
+        unfinished = [r["name"] for r in result["repositories"] if not r["complete"]]
+        assert result["unfinished"] == unfinished
+        assert all(r["error"] is None for r in result["repositories"])
+        for report in result["repositories"]:
+            if report["complete"]:
+                assert untagged_digests(ecr, report["name"]) == set(), report["name"]
+        if result["complete"]:
+            break
+
+    assert results[0]["complete"] is False, "the budget bites on the first run"
+    assert results[0]["unfinished"], "and names what it did not finish"
+    assert results[-1]["complete"] is True, f"not clean after {len(results)} runs"
+    for name in BUDGETED:
+        assert untagged_digests(ecr, name) == set()
+        assert tagged_digests(ecr, name) == tagged[name]
+    assert sum(r["totals"]["deleted"] for r in results) == 400 * len(BUDGETED)
+
+
+# -- Images that vanish -----------------------------------------------------------------------
+
+
+def test_images_vanishing_between_listing_and_deleting_count_as_already_gone(
+    ecr: LocalEcr, invoke: Invoke
+):
+    rng = random.Random(11)
+    repos = {"gone-a": 1500, "gone-b": 1200, "gone-c": 300}
+    vanish: set[str] = set()
+    for name, count in repos.items():
+        ecr.create_repository(name)
+        ecr.bulk_untagged(name, count, pushed_at=OLD)
+        ecr.push_image(name, "v1", pushed_at=OLD)
+        vanish |= set(rng.sample(sorted(untagged_digests(ecr, name)), 15))
+    ecr.faults.vanish_after_list = set(vanish)
+    ecr.clear_calls()
+
+    result = invoke(REPOSITORIES="gone-*", DRY_RUN="false")
+
+    assert result["complete"] is True and result["totals"]["failed"] == 0
+    assert result["totals"]["already_gone"] == len(vanish)
+    assert result["totals"]["deleted"] == sum(repos.values()) - len(vanish)
+    assert ecr.faults.vanish_after_list == set(), "every one of them was listed, then vanished"
+    for name in repos:
+        assert untagged_digests(ecr, name) == set()
+        assert len(tagged_digests(ecr, name)) == 1
+    fewest = sum(fewest_calls(u)["DescribeImages"] for u in repos.values())
+    assert ecr.count("DescribeImages") > fewest, "the missing ones were dropped and asked again"
+    assert not vanish & set(deleted_ids(ecr)), "an image it could not describe is not deleted"
