@@ -44,7 +44,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "lambda"))
 os.environ.setdefault("POWERTOOLS_SERVICE_NAME", "ecr-untagged-cleanup")
 os.environ.setdefault("POWERTOOLS_METRICS_NAMESPACE", "EcrUntaggedCleanup")
 
-from ecr_cleanup.cleanup import Clients, monotonic_deadline, run_cleanup
+from ecr_cleanup.cleanup import Clients, monotonic_deadline, repositories_in_scope, run_cleanup
 from ecr_cleanup.cleanup import Progress as ProgressCallback
 from ecr_cleanup.clients import make_clients
 from ecr_cleanup.decide import KEEP_REASONS
@@ -361,12 +361,9 @@ def _repositories(settings: Settings, clients: Clients) -> tuple[str, ...] | Non
     They are picked as run_cleanup picks them, so naming them in the request narrows
     nothing. None leaves the listing, and reporting its error, to run_cleanup.
     """
-    scope = settings.scope
-    if not scope.needs_listing:
-        return tuple(name for name in scope.include if name in scope)
     registry = Registry(clients.ecr, settings.registry_id)
     try:
-        return tuple(sorted(name for name in registry.repositories() if name in scope))
+        return tuple(repositories_in_scope(registry, settings))
     except (ClientError, BotoCoreError):
         return None
 

@@ -169,7 +169,7 @@ def run_cleanup(
         in_use = (
             in_use_digests(clients.ecs, clients.lambda_) if settings.protect_in_use else frozenset()
         )
-        names = request.repositories or _repositories_in_scope(registry, settings)
+        names = request.repositories or repositories_in_scope(registry, settings)
     except (ClientError, BotoCoreError) as error:
         report.error = f"nothing was deleted: {_describe_error(error)}"
         return report
@@ -336,7 +336,8 @@ def _delete(job: Job, name: str, doomed: list[str], scan: Scan, report: Reposito
             tally(outcome)
 
 
-def _repositories_in_scope(registry: Registry, settings: Settings) -> list[str]:
+def repositories_in_scope(registry: Registry, settings: Settings) -> list[str]:
+    """The configured names, or the registry's repositories that the globs select."""
     scope = settings.scope
     if not scope.needs_listing:
         return [name for name in scope.include if name in scope]
