@@ -108,10 +108,10 @@ class Job:
     def each(self, call: Callable[[list[str]], T], items: Iterable[str]) -> Iterator[T]:
         """``call`` on every batch of 100 items, concurrently, results in batch order.
 
-        At most ``window`` batches are in flight, so a wave of 2,000 deletions holds 2,000
-        neither requests nor answers in memory. Every call checks the deadline before it
-        starts; after a failure no new batch starts, and the ones in flight settle (and are
-        counted) before the first failure is raised.
+        At most ``window`` batches are in flight, so a wave of 2,000 deletions never holds
+        2,000 requests or answers in memory at once. Every call checks the deadline before
+        it starts; after a failure no new batch starts, and the ones in flight settle (and
+        are counted) before the first failure is raised.
         """
 
         def checked(batch: list[str]) -> T:
