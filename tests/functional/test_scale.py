@@ -12,9 +12,11 @@ import pytest
 from ecr_cleanup import cleanup
 from ecr_cleanup.errors import InvalidRequest
 from tests.functional.conftest import (
+    NOW,
     OLD,
     Invoke,
     countdown,
+    cut_after,
     deleted_ids,
     ecr_calls,
     repeated_calls,
@@ -338,29 +340,29 @@ def test_retried_faults_still_delete_everything_over_thousands_of_images(
 
 # -- The time budget ------------------------------------------------------------------------
 
-BUDGETED = [f"budget-{n}" for n in range(8)]
+BUDGETED = {f"budget-{n}": 1000 for n in range(4)}
 
 
 def test_a_small_time_budget_stops_early_and_repeated_runs_converge(ecr: LocalEcr, invoke: Invoke):
-    for name in BUDGETED:
+    for name, count in BUDGETED.items():
         ecr.create_repository(name)
-        ecr.bulk_untagged(name, 400, pushed_at=OLD)
+        ecr.bulk_untagged(name, count, pushed_at=OLD)
         ecr.push_image(name, "v1", pushed_at=OLD)
     tagged = {name: tagged_digests(ecr, name) for name in BUDGETED}
-    ecr.faults = Faults(latency_ms=15)
+    ecr.faults = Faults(latency_ms=15)  # about a second for everything: the budget bites
     margin_ms = cleanup.STOP_MARGIN_SECONDS * 1000
     settings = {"REPOSITORIES": ",".join(BUDGETED), "DRY_RUN": "false", "MAX_WORKERS": "2"}
 
     results = []
     for _ in range(20):
-        remaining = countdown(margin_ms + 400)
+        remaining = countdown(margin_ms + 600, from_first_look=True)
         result = invoke(**settings, remaining_ms=remaining)
         left_at_return = remaining()
         results.append(result)
 
         assert left_at_return > 0, "returned before the deadline"
         assert left_at_return > margin_ms - 2_000, "stopped starting calls at the margin"
-        assert [r["name"] for r in result["repositories"]] == BUDGETED
+        assert [r["name"] for r in result["repositories"]] == list(BUDGETED)
         unfinished = [r["name"] for r in result["repositories"] if not r["complete"]]
         assert result["unfinished"] == unfinished
         assert all(r["error"] is None for r in result["repositories"])
@@ -376,7 +378,40 @@ def test_a_small_time_budget_stops_early_and_repeated_runs_converge(ecr: LocalEc
     for name in BUDGETED:
         assert untagged_digests(ecr, name) == set()
         assert tagged_digests(ecr, name) == tagged[name]
-    assert sum(r["totals"]["deleted"] for r in results) == 400 * len(BUDGETED)
+    assert sum(r["totals"]["deleted"] for r in results) == sum(BUDGETED.values())
+
+
+def test_repositories_late_in_the_order_are_not_starved_by_a_budget_spent_on_earlier_ones(
+    ecr: LocalEcr, invoke: Invoke
+):
+    """Two busy repositories (3,000 fresh untagged images each: kept, yet described on every
+    run) come first; the garbage is in the third. Each run's budget covers about 40 calls:
+    less than the busy repositories' scan, far more than the garbage repository needs
+    (five calls). Runs that always start in the same order never reach it.
+    """
+    busy = ("a-busy-1", "a-busy-2")
+    for name in busy:
+        ecr.create_repository(name)
+        ecr.bulk_untagged(name, 3_000, pushed_at=NOW)
+    ecr.create_repository("z-garbage")
+    ecr.bulk_untagged("z-garbage", 50, pushed_at=OLD)
+    settings = {"REPOSITORIES": "a-busy-*,z-garbage", "DRY_RUN": "false", "MAX_WORKERS": "2"}
+
+    results = []
+    for _ in range(8):
+        result = invoke(**settings, remaining_ms=cut_after(40))
+        results.append(result)
+        assert result["complete"] is False
+        if untagged_digests(ecr, "z-garbage") == set():
+            break
+
+    assert untagged_digests(ecr, "z-garbage") == set(), (
+        f"after {len(results)} runs the garbage repository was never reached: unfinished "
+        f"{results[-1]['unfinished']}"
+    )
+    for name in busy:
+        assert len(untagged_digests(ecr, name)) == 3_000, "fresh images are kept"
+    assert ecr.count("BatchDeleteImage") >= 1
 
 
 # -- Images that vanish -----------------------------------------------------------------------
