@@ -102,7 +102,7 @@ def _run_function(conn: Connection, endpoint: str, workers: int, retry_mode: str
         DRY_RUN="false",
         PROTECT_IN_USE="false",
         MAX_WORKERS=str(workers),
-        POWERTOOLS_LOG_LEVEL="WARNING",
+        POWERTOOLS_LOG_LEVEL="CRITICAL",
         POWERTOOLS_METRICS_DISABLED="true",
         POWERTOOLS_TRACE_DISABLED="true",
     )
@@ -122,9 +122,13 @@ def _run_function(conn: Connection, endpoint: str, workers: int, retry_mode: str
         aws_request_id = "benchmark"
 
     start = time.perf_counter()
-    result = handler.handler(SCHEDULED_EVENT, Context())
+    try:
+        result = handler.handler(SCHEDULED_EVENT, Context())
+        outcome = f"complete {result['complete']}"
+    except handler.RunFailed as failure:  # the figures still count: the run's log has it
+        outcome = f"FAILED: {failure}"
     wall = time.perf_counter() - start
-    conn.send((wall, _peak_rss_mb(), result["totals"]["deleted"], result["complete"]))
+    conn.send((wall, _peak_rss_mb(), outcome))
 
 
 def _run_naive(conn: Connection, endpoint: str, workers: int, retry_mode: str) -> None:
@@ -154,7 +158,7 @@ def _run_naive(conn: Connection, endpoint: str, workers: int, retry_mode: str) -
                 repositoryName=repository, imageIds=[{"imageDigest": d} for d in chunk]
             )
             deleted += len(response["imageIds"])
-    conn.send((time.perf_counter() - start, _peak_rss_mb(), deleted, True))
+    conn.send((time.perf_counter() - start, _peak_rss_mb(), f"deleted {deleted:,}"))
 
 
 def _peak_rss_mb() -> float:
@@ -264,15 +268,13 @@ def main(
             for label, target in runs:
                 conn.send(("seed", scenario, throttle_rate))
                 conn.recv()
-                wall, rss, deleted, complete = _in_fresh_process(
-                    target, endpoint, workers, retry_mode
-                )
+                wall, rss, outcome = _in_fresh_process(target, endpoint, workers, retry_mode)
                 conn.send(("report",))
                 counts, left = conn.recv()
                 walls[label] = wall
                 print(
-                    f"{label:>9}: wall {wall:7.1f} s, peak RSS {rss:6.1f} MB, deleted "
-                    f"{deleted:,}, untagged left {left:,}, complete {complete}"
+                    f"{label:>9}: wall {wall:7.1f} s, peak RSS {rss:6.1f} MiB, "
+                    f"untagged left {left:,}, {outcome}"
                 )
                 for operation in sorted(set(counts) | set(minimum)):
                     floor = minimum.get(operation)
