@@ -4,15 +4,24 @@ Defaults live in cdk.json; `cdk deploy -c key=value` overrides them, and values 
 `-c` always arrive as strings while cdk.json values keep their JSON types, so every parser
 accepts both. Any invalid value raises ConfigError naming its context key, which makes synth
 fail before a single resource is built.
+
+A key that becomes one of the function's environment variables accepts exactly what the
+function's own settings (lambda/ecr_cleanup/settings.py) accept for that variable, with the
+same bounds and the same spellings, so that a deploy never ships an environment the function
+refuses, and the stack refuses nothing the function would take. A cdk.json value stands for
+its text (`true`, `24`, `0.5`, a list joined with commas); a JSON type with no such text for
+that variable (a number for a name, an object, null) is refused. tests/infra/test_drift.py
+holds both sides to this.
 """
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Final
+
+from infra.numbers import read_float, read_int
 
 SERVICE_NAME: Final = "ecr-untagged-cleanup"
 METRICS_NAMESPACE: Final = "EcrUntaggedCleanup"
@@ -40,6 +49,11 @@ LOG_RETENTION_DAYS: Final = (
 )  # fmt: skip
 
 GLOB_CHARS: Final = frozenset("*?[]")
+
+# The function's upper bounds (its settings refuse larger values): ten years keeps everything.
+MAX_MIN_AGE_HOURS: Final = 87_600
+MAX_KEEP_PULLED_WITHIN_DAYS: Final = 3_650
+MAX_WORKERS: Final = 16
 
 # ECR's repository naming rule as its service model publishes it (RepositoryName: 2..256 of
 # `[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*(\/[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*)*`), with each
@@ -99,12 +113,17 @@ class CleanupConfig:
             schedule=_schedule("schedule", value("schedule")),
             registry_id=_registry_id("registryId", value("registryId")),
             image_status=_choice("imageStatus", value("imageStatus"), ("ACTIVE", "ANY")),
-            min_age_hours=_non_negative_number("minAgeHours", value("minAgeHours")),
+            min_age_hours=_number(
+                "minAgeHours", value("minAgeHours"), minimum=0, maximum=MAX_MIN_AGE_HOURS
+            ),
             keep_pulled_within_days=_integer(
-                "keepPulledWithinDays", value("keepPulledWithinDays"), minimum=0
+                "keepPulledWithinDays",
+                value("keepPulledWithinDays"),
+                minimum=0,
+                maximum=MAX_KEEP_PULLED_WITHIN_DAYS,
             ),
             protect_in_use=_boolean("protectInUse", value("protectInUse")),
-            max_workers=_integer("maxWorkers", value("maxWorkers"), minimum=1, maximum=16),
+            max_workers=_integer("maxWorkers", value("maxWorkers"), minimum=1, maximum=MAX_WORKERS),
             alarm_email=_email("alarmEmail", value("alarmEmail")),
             log_retention_days=_log_retention("logRetentionDays", value("logRetentionDays")),
         )
@@ -148,11 +167,14 @@ def _text(key: str, raw: object) -> str:
 
 
 def _repository_list(key: str, raw: object, *, required: bool) -> tuple[str, ...]:
+    """Comma-separated names or globs; a JSON list stands for its items joined with commas."""
     if isinstance(raw, list | tuple):
-        items = [_text(key, item) for item in raw]
-    else:
-        items = _text(key, raw).split(",")
-    names = tuple(dict.fromkeys(item.strip() for item in items if item.strip()))
+        if not all(isinstance(item, str) for item in raw):
+            raise ConfigError(key, f"expected strings, got {raw!r}")
+        raw = ",".join(raw)
+    if not isinstance(raw, str):
+        raise ConfigError(key, f"expected a string or a list of strings, got {raw!r}")
+    names = tuple(dict.fromkeys(item.strip() for item in raw.split(",") if item.strip()))
     if required and not names:
         raise ConfigError(key, "needs at least one repository name or glob ('*' for all)")
     for name in names:
@@ -175,49 +197,57 @@ def _boolean(key: str, raw: object) -> bool:
     raise ConfigError(key, f"expected true or false, got {raw!r}")
 
 
+def _number_spelling(key: str, raw: object) -> str:
+    """The text a number stands for: a JSON number's own spelling, or the string given."""
+    if isinstance(raw, bool) or not isinstance(raw, int | float | str):
+        raise ConfigError(key, f"expected a number, got {raw!r}")
+    return raw if isinstance(raw, str) else repr(raw)
+
+
 def _integer(key: str, raw: object, *, minimum: int, maximum: int | None = None) -> int:
-    if isinstance(raw, int) and not isinstance(raw, bool):
-        number = raw
-    elif isinstance(raw, str) and re.fullmatch(r"-?[0-9]+", raw.strip()):
-        number = int(raw.strip())
-    else:
+    number = read_int(_number_spelling(key, raw))
+    if number is None:
         raise ConfigError(key, f"expected a whole number, got {raw!r}")
+    _check_bounds(key, number, minimum, maximum)
+    return number
+
+
+def _number(key: str, raw: object, *, minimum: float, maximum: float) -> float:
+    number = read_float(_number_spelling(key, raw))
+    if number is None:
+        raise ConfigError(key, f"expected a finite number, got {raw!r}")
+    _check_bounds(key, number, minimum, maximum)
+    return number
+
+
+def _check_bounds(key: str, number: float, minimum: float, maximum: float | None) -> None:
     if number < minimum or (maximum is not None and number > maximum):
         bounds = f"between {minimum} and {maximum}" if maximum is not None else f">= {minimum}"
         raise ConfigError(key, f"must be {bounds}, got {number}")
-    return number
-
-
-def _non_negative_number(key: str, raw: object) -> float:
-    number: float
-    if isinstance(raw, int | float) and not isinstance(raw, bool):
-        number = float(raw)
-    else:
-        try:
-            number = float(_text(key, raw))
-        except ValueError:
-            raise ConfigError(key, f"expected a number, got {raw!r}") from None
-    if not math.isfinite(number) or number < 0:
-        raise ConfigError(key, f"must be a finite number >= 0, got {raw!r}")
-    return number
 
 
 def _choice(key: str, raw: object, allowed: tuple[str, ...]) -> str:
-    text = _text(key, raw).upper()
-    if text not in allowed:
+    """Exactly one of `allowed` (the function compares case and all)."""
+    if not isinstance(raw, str) or raw not in allowed:
         raise ConfigError(key, f"expected one of {', '.join(allowed)}, got {raw!r}")
-    return text
+    return raw
 
 
 def _registry_id(key: str, raw: object) -> str | None:
+    """Twelve ASCII digits, or empty for the deploying account's registry."""
     if isinstance(raw, int) and not isinstance(raw, bool):
-        raw = f"{raw:012d}"  # a JSON number loses leading zeros; account ids keep them
-    text = _text(key, raw)
-    if not text:
-        return None
-    if not _REGISTRY_ID.fullmatch(text):
+        raw = str(raw)
+    if not isinstance(raw, str):
         raise ConfigError(key, f"expected a 12-digit AWS account id or empty, got {raw!r}")
-    return text
+    if not raw.strip():
+        return None
+    if not _REGISTRY_ID.fullmatch(raw):
+        raise ConfigError(
+            key,
+            f"expected a 12-digit AWS account id or empty, got {raw!r} (write it as a "
+            "string in cdk.json: a JSON number loses leading zeros)",
+        )
+    return raw
 
 
 def _email(key: str, raw: object) -> str | None:

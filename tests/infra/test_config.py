@@ -58,7 +58,7 @@ def test_values_from_the_command_line_arrive_as_strings() -> None:
         dryRun="FALSE",
         schedule="rate(12 hours)",
         registryId="012345678901",
-        imageStatus="any",
+        imageStatus="ANY",
         minAgeHours="1.5",
         keepPulledWithinDays="0",
         protectInUse="false",
@@ -81,10 +81,23 @@ def test_values_from_the_command_line_arrive_as_strings() -> None:
 
 
 def test_json_lists_and_numbers_are_accepted() -> None:
-    parsed = config(repositories=["web", "api"], registryId=123456789012, minAgeHours=0)
-    assert parsed.repositories == ("web", "api")
+    parsed = config(
+        repositories=["web", "api,team/*"],
+        registryId=123456789012,
+        minAgeHours=0,
+        keepPulledWithinDays=30.0,
+        maxWorkers=8,
+    )
+    assert parsed.repositories == ("web", "api", "team/*")  # a list is its items joined
     assert parsed.registry_id == "123456789012"
     assert parsed.min_age_hours == 0
+    assert parsed.keep_pulled_within_days == 30
+    assert parsed.max_workers == 8
+
+
+def test_upper_bounds_are_the_functions() -> None:
+    assert config(minAgeHours="87600").min_age_hours == 87_600
+    assert config(keepPulledWithinDays="3650").keep_pulled_within_days == 3_650
 
 
 def test_environment_holds_exactly_the_names_the_function_reads() -> None:
@@ -141,6 +154,8 @@ INVALID = [
     ("repositories", ""),
     ("repositories", " , "),
     ("repositories", "Web"),
+    ("repositories", 12),
+    ("repositories", ["web", 12]),
     ("excludeRepositories", "bad name"),
     ("dryRun", "yes"),
     ("dryRun", 1),
@@ -152,13 +167,22 @@ INVALID = [
     ("schedule", "rate(0 minutes)"),
     ("registryId", "12345"),
     ("registryId", "abcdefghijkl"),
+    ("registryId", 12345678901),  # 11 digits: a JSON number that lost its leading zero
+    ("registryId", " 123456789012"),
     ("imageStatus", "ARCHIVED"),
+    ("imageStatus", "any"),
+    ("imageStatus", ["ANY"]),
     ("minAgeHours", "-1"),
+    ("minAgeHours", "87600.5"),
+    ("minAgeHours", "1e400"),
+    ("minAgeHours", "١٢"),
     ("minAgeHours", "soon"),
     ("minAgeHours", "nan"),
     ("minAgeHours", True),
     ("keepPulledWithinDays", "-1"),
     ("keepPulledWithinDays", "1.5"),
+    ("keepPulledWithinDays", "3651"),
+    ("keepPulledWithinDays", 7.5),
     ("protectInUse", "maybe"),
     ("maxWorkers", "0"),
     ("maxWorkers", "17"),
