@@ -235,7 +235,7 @@ def main(
     workers: int = typer.Option(4, help="MAX_WORKERS for the function."),
     quick: bool = typer.Option(False, help="Small sizes, for a smoke run."),
     throttle_rate: float = typer.Option(0.0, help="Fraction of ECR calls throttled."),
-    retry_mode: str = typer.Option("adaptive", help="botocore retry mode for the function."),
+    retry_mode: str = typer.Option("standard", help="botocore retry mode for the function."),
     baseline: bool = typer.Option(True, help="Also run the naive baseline."),
 ) -> None:
     scenarios = (
