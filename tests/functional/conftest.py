@@ -26,7 +26,7 @@ from ecr_cleanup.clients import make_clients
 from ecr_cleanup.report import RunReport
 from ecr_cleanup.request import Request
 from ecr_cleanup.settings import Settings
-from tools.local_ecr import LocalEcr
+from tools.local_ecr import ImageState, LocalEcr
 from tools.local_ecr import manifests as local_manifests
 
 NOW = datetime.now(UTC)
@@ -380,3 +380,58 @@ def assert_protected_intact(ecr: LocalEcr, seeded: Seeded) -> None:
             digest = pending.pop()
             assert digest in images, f"{digest}, needed by tagged index {index}, is gone"
             pending.extend(images[digest].children)
+
+
+# --- The yardstick: what one uninterrupted, fault-free run leaves on a seeded registry -------
+
+SEED = 20261127
+RUN = {"REPOSITORIES": "svc-*", "DRY_RUN": "false"}
+
+_REFERENCE: dict[int, dict[str, set[str]]] = {}
+
+
+def reference(ecr: LocalEcr, invoke: Invoke, registry_seed: int = SEED) -> dict[str, set[str]]:
+    """The digests a single clean run leaves on the registry built from ``registry_seed``.
+
+    Built and run once per seed; the caller then resets and rebuilds the same registry.
+    """
+    if registry_seed not in _REFERENCE:
+        ecr.reset()
+        seeded = build_seeded(ecr, registry_seed)
+        result = invoke(**RUN)
+        assert result["complete"] is True and result["totals"]["deleted"] > 0
+        left = snapshot(ecr, seeded.repos)
+        assert set().union(*left.values()) == seeded.protected, "exactly the protected stay"
+        _REFERENCE[registry_seed] = left
+    return _REFERENCE[registry_seed]
+
+
+def fresh(ecr: LocalEcr, registry_seed: int = SEED) -> tuple[Seeded, dict[str, set[str]]]:
+    """Reset the double and build the seeded registry again; returns it and its digests."""
+    ecr.reset()
+    seeded = build_seeded(ecr, registry_seed)
+    return seeded, snapshot(ecr, seeded.repos)
+
+
+def parents_of(images: dict[str, ImageState]) -> dict[str, set[str]]:
+    parents: dict[str, set[str]] = {}
+    for digest, image in images.items():
+        for child in image.children:
+            parents.setdefault(child, set()).add(digest)
+    return parents
+
+
+def needed_by(images: dict[str, ImageState], root: str) -> set[str]:
+    """``root`` and everything it keeps: children of indexes and referrers, transitively."""
+    referrers: dict[str, set[str]] = {}
+    for digest, image in images.items():
+        if image.subject:
+            referrers.setdefault(image.subject, set()).add(digest)
+    kept, pending = {root}, [root]
+    while pending:
+        digest = pending.pop()
+        for needed in (*images[digest].children, *referrers.get(digest, ())):
+            if needed in images and needed not in kept:
+                kept.add(needed)
+                pending.append(needed)
+    return kept

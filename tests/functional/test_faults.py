@@ -19,15 +19,19 @@ from ecr_cleanup.handler import RunFailed
 from ecr_cleanup.report import RepositoryReport
 from tests.functional.conftest import (
     OLD,
+    RUN,
+    SEED,
     Invoke,
     RunDirect,
-    Seeded,
     assert_protected_intact,
-    build_seeded,
     cut_after,
     deleted_ids,
     ecr_calls,
+    fresh,
     logged,
+    needed_by,
+    parents_of,
+    reference,
     repeated_calls,
     snapshot,
 )
@@ -36,63 +40,9 @@ from tools.local_ecr import (
     ApiError,
     Fault,
     Faults,
-    ImageState,
     LocalEcr,
     ecr_api,
 )
-
-SEED = 20261127
-RUN = {"REPOSITORIES": "svc-*", "DRY_RUN": "false"}
-
-
-# -- What one uninterrupted, fault-free run leaves: the yardstick --------------------------
-
-_REFERENCE: dict[int, dict[str, set[str]]] = {}
-
-
-def reference(ecr: LocalEcr, invoke: Invoke, registry_seed: int = SEED) -> dict[str, set[str]]:
-    """The digests a single clean run leaves on the registry built from ``registry_seed``.
-
-    Built and run once per seed; the caller then resets and rebuilds the same registry.
-    """
-    if registry_seed not in _REFERENCE:
-        ecr.reset()
-        seeded = build_seeded(ecr, registry_seed)
-        result = invoke(**RUN)
-        assert result["complete"] is True and result["totals"]["deleted"] > 0
-        _REFERENCE[registry_seed] = snapshot(ecr, seeded.repos)
-    return _REFERENCE[registry_seed]
-
-
-def fresh(ecr: LocalEcr, registry_seed: int = SEED) -> tuple[Seeded, dict[str, set[str]]]:
-    """Reset the double and build the seeded registry again; returns it and its digests."""
-    ecr.reset()
-    seeded = build_seeded(ecr, registry_seed)
-    return seeded, snapshot(ecr, seeded.repos)
-
-
-def parents_of(images: dict[str, ImageState]) -> dict[str, set[str]]:
-    parents: dict[str, set[str]] = {}
-    for digest, image in images.items():
-        for child in image.children:
-            parents.setdefault(child, set()).add(digest)
-    return parents
-
-
-def needed_by(images: dict[str, ImageState], root: str) -> set[str]:
-    """``root`` and everything it keeps: children of indexes and referrers, transitively."""
-    referrers: dict[str, set[str]] = {}
-    for digest, image in images.items():
-        if image.subject:
-            referrers.setdefault(image.subject, set()).add(digest)
-    kept, pending = {root}, [root]
-    while pending:
-        digest = pending.pop()
-        for needed in (*images[digest].children, *referrers.get(digest, ())):
-            if needed in images and needed not in kept:
-                kept.add(needed)
-                pending.append(needed)
-    return kept
 
 
 def remove_behind_its_back(ecr: LocalEcr, repo: str, digests: set[str]) -> None:
