@@ -227,6 +227,27 @@ def test_app_exits_with_the_key_in_its_message(tmp_path: Path) -> None:
     assert "Traceback" not in result.stderr
 
 
+def test_cdk_json_runs_the_app_with_the_shells_python3() -> None:
+    """The documented setup activates .venv, whose python3 then comes first on PATH."""
+    assert json.loads((ROOT / "cdk.json").read_text())["app"] == "python3 app.py"
+
+
+def test_app_without_the_cdk_libraries_says_how_to_set_up(tmp_path: Path) -> None:
+    """What `npx cdk synth` shows when the venv is not activated: no traceback, the fix."""
+    result = subprocess.run(
+        [sys.executable, "-S", "app.py"],  # -S: no site-packages, so no aws_cdk
+        cwd=ROOT,
+        env={"PATH": os.environ.get("PATH", ""), "CDK_OUTDIR": str(tmp_path)},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode != 0
+    assert "is not installed" in result.stderr
+    assert ". .venv/bin/activate" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
 def test_log_retention_values_match_the_cdk_enum() -> None:
     assert sorted(RETENTION) == list(LOG_RETENTION_DAYS)
 
