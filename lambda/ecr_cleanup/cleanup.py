@@ -16,6 +16,7 @@ repository is not limited to one call at a time.
 from __future__ import annotations
 
 import logging
+import random
 import sys
 import time
 from collections import deque
@@ -190,9 +191,11 @@ def run_cleanup(
             calls=calls,
             window=2 * workers,
         )
-        report.repositories = list(
-            repositories.map(lambda name: clean_repository(job, name), names)
-        )
+        # A random order each run: when the time budget cuts runs short, the same first
+        # repositories do not get it every night, so repeated runs reach every repository.
+        order = random.sample(list(names), len(names))
+        done = repositories.map(lambda name: clean_repository(job, name), order)
+        report.repositories = sorted(done, key=lambda repository: repository.name)
     return report
 
 

@@ -24,7 +24,7 @@ def _boolean(value: object) -> object:
 
 def _patterns(value: object) -> object:
     if isinstance(value, str):
-        items = [item.strip() for item in value.split(",")]
+        items = dict.fromkeys(item.strip() for item in value.split(","))  # once each
         return tuple(check_pattern(item) for item in items if item)
     return value
 
