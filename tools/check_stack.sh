@@ -8,7 +8,10 @@
 #   cfn-lint   -> the synthesized template
 #   checkov    -> the synthesized template (skips are acknowledged in the code, with reasons)
 #
-# Works offline, without AWS credentials and without Docker. It needs, once:
+# Works offline, without AWS credentials and without Docker, and proves it: synth runs with
+# every AWS credential source emptied, with `docker` replaced by `false`, and, where the
+# kernel lets an unprivileged user do so (`unshare -rn`), in a network namespace with no
+# network at all. It needs, once:
 #   (or all at once: bash tools/setup.sh)
 #   npm ci                                    # the pinned CDK CLI (package-lock.json)
 #   python3 -m venv .venv && .venv/bin/pip install -r requirements-dev.txt -c constraints.txt
@@ -36,13 +39,26 @@ export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION=1
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION=20
 export PATH="$root/.venv/bin:$PATH"  # cdk.json runs `python3 app.py`
 
+# No credentials (none in the environment, no files, no instance metadata) and no Docker.
+unset AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_SESSION_TOKEN AWS_SECURITY_TOKEN AWS_PROFILE \
+    AWS_DEFAULT_PROFILE AWS_WEB_IDENTITY_TOKEN_FILE AWS_ROLE_ARN \
+    AWS_CONTAINER_CREDENTIALS_RELATIVE_URI AWS_CONTAINER_CREDENTIALS_FULL_URI
+export AWS_SHARED_CREDENTIALS_FILE=/dev/null AWS_CONFIG_FILE=/dev/null CDK_DOCKER=false
+offline=()
+if unshare -rn true 2>/dev/null; then
+    offline=(unshare -rn)
+else
+    echo "check_stack: no network namespace here (unshare -rn); synth runs with the network" >&2
+fi
+
 # scan OUTDIR [cdk synth options...]: synthesize into OUTDIR, then lint and scan the template.
 scan() {
     local out=$1
     shift
-    echo "== cdk synth (with cdk-nag) $*"
+    echo "== cdk synth (with cdk-nag${offline:+, no network}) $*"
     rm -rf "$out"
-    node_modules/.bin/cdk synth --quiet --no-notices --no-version-reporting --output "$out" "$@"
+    "${offline[@]}" node_modules/.bin/cdk synth --quiet --no-notices --no-version-reporting \
+        --output "$out" "$@"
     echo "== cfn-lint"
     .venv/bin/cfn-lint "$out/$stack.template.json"
     echo "== checkov"

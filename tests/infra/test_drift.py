@@ -17,14 +17,17 @@ import sys
 from typing import Any
 
 import pytest
+from aws_lambda_powertools import Metrics
 from cdk_helpers import ROOT, cdk_context
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from repo_names import globs, names
 
 from ecr_cleanup.errors import ConfigError as SettingsError
+from ecr_cleanup.report import RunReport
 from ecr_cleanup.settings import Settings
-from infra.config import CleanupConfig, ConfigError
+from ecr_cleanup.telemetry import record_metrics
+from infra.config import METRICS_NAMESPACE, SERVICE_NAME, CleanupConfig, ConfigError
 
 # context key -> (environment variable, the attribute CleanupConfig and Settings share, kind)
 MAPPED = {
@@ -111,9 +114,13 @@ _accounts = st.one_of(
 _statuses = st.one_of(
     _padded(st.sampled_from(["ACTIVE", "ANY", "any", "Active", "ARCHIVED", ""])),
 )
+_long = st.builds(
+    lambda n, tail: "a" * n + tail, st.integers(250, 258), st.sampled_from(["", "*", "?", "/b"])
+)
 _patterns = st.one_of(
     names,
     globs(),
+    _long,
     st.sampled_from(["*", "?", "[ab]", "App", "a", "-x", "x-", "a__b", "a___b", "a/b", "[!a]x"]),
     st.text(st.sampled_from("ab0.-_/*?[]!A "), min_size=1, max_size=6),
 )
@@ -221,3 +228,24 @@ def test_synth_imports_neither_the_function_nor_pydantic() -> None:
         [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=False
     )
     assert result.returncode == 0, result.stderr
+
+
+def test_the_alarmed_metrics_are_what_the_function_emits() -> None:
+    """The alarms watch DeletionsFailed and RunsIncomplete in the stack's namespace, with the
+    one `service` dimension: exactly what the function's telemetry writes under the stack's
+    environment."""
+    environment = CleanupConfig.from_context(DEFAULTS.get).environment()
+    metrics = Metrics(
+        namespace=environment["POWERTOOLS_METRICS_NAMESPACE"],
+        service=environment["POWERTOOLS_SERVICE_NAME"],
+    )
+    record_metrics(metrics, RunReport(dry_run=True, error="stopped"))
+    emf = metrics.serialize_metric_set()
+    metrics.clear_metrics()
+    (directive,) = emf["_aws"]["CloudWatchMetrics"]
+    assert directive["Namespace"] == METRICS_NAMESPACE
+    assert directive["Dimensions"] == [["service"]]
+    assert emf["service"] == SERVICE_NAME
+    emitted = {metric["Name"] for metric in directive["Metrics"]}
+    assert {"DeletionsFailed", "RunsIncomplete"} <= emitted
+    assert emf["RunsIncomplete"] == [1.0]

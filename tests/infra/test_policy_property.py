@@ -1,17 +1,19 @@
 """Property: the synthesized BatchDeleteImage grant covers exactly what the config selects.
 
-For generated repository names and globs, every sample name some pattern matches is covered
-by some granted resource, and a name no pattern matches is covered by none. Globs here use
-`*` and `?`, which IAM expresses exactly; `[...]` classes can only be approximated (as `?`)
-and have their own covering property in test_iam.
+For generated repository names, globs and `*`, every sample name some pattern matches is
+covered by some resource granted to the role, and a name no pattern matches is covered by
+none. Globs here use `*` and `?`, which IAM expresses exactly (`*` alone is `repository/*`,
+every name); `[...]` classes can only be approximated (as `?`) and have their own covering
+property in test_iam.
 """
 
 from __future__ import annotations
 
 from fnmatch import fnmatchcase
+from typing import Any
 
 from aws_cdk.assertions import Template
-from cdk_helpers import cleanup_statements, make_app, resources_for
+from cdk_helpers import cleanup_statements, make_app, one, render, resources_for
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from repo_names import globs, instances, names
@@ -20,7 +22,9 @@ from infra.iam import iam_pattern_matches
 
 ARN_PREFIX = "arn:aws:ecr:eu-west-1:111122223333:repository/"
 patterns = st.lists(
-    st.one_of(names, globs(tokens=st.sampled_from(["*", "?"]))), min_size=1, max_size=3
+    st.one_of(names, globs(tokens=st.sampled_from(["*", "?"])), st.just("*")),
+    min_size=1,
+    max_size=3,
 )
 
 
@@ -44,9 +48,28 @@ def test_batch_delete_covers_exactly_the_selected_repositories(
 ) -> None:
     chosen, samples = configuration
     _, stack = make_app(repositories=",".join(chosen))
-    granted = resources_for(cleanup_statements(Template.from_stack(stack)), "ecr:BatchDeleteImage")
+    template = Template.from_stack(stack)
+    granted = resources_for(role_statements(template), "ecr:BatchDeleteImage")
     assert "*" not in granted
     for name in samples:
         selected = any(fnmatchcase(name, pattern) for pattern in chosen)
         covered = any(iam_pattern_matches(str(arn), ARN_PREFIX + name) for arn in granted)
         assert covered == selected, (name, chosen, granted)
+
+
+def role_statements(template: Template) -> list[dict[str, Any]]:
+    """Every statement that can grant the function's role anything: its inline policy, the
+    policies CDK attaches to it, and no managed policy (asserted)."""
+    role = one(template, "AWS::IAM::Role")["Properties"]
+    assert "ManagedPolicyArns" not in role
+    statements = cleanup_statements(template)
+    for policy in template.find_resources("AWS::IAM::Policy").values():
+        for raw in policy["Properties"]["PolicyDocument"]["Statement"]:
+            statement = render(raw)
+            assert isinstance(statement, dict)
+            for key in ("Action", "Resource"):
+                if not isinstance(statement[key], list):
+                    statement[key] = [statement[key]]
+            assert statement["Effect"] == "Allow" and "NotAction" not in statement
+            statements.append(statement)
+    return statements

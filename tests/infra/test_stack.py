@@ -4,11 +4,20 @@ from __future__ import annotations
 
 import re
 from importlib.metadata import version
+from pathlib import Path
 from typing import Any
 
 import pytest
 from aws_cdk.assertions import Match, Template
-from cdk_helpers import ROOT, cleanup_statements, one, render, resources_for, template_for
+from cdk_helpers import (
+    ROOT,
+    cleanup_statements,
+    make_app,
+    one,
+    render,
+    resources_for,
+    template_for,
+)
 
 from infra.function import POWERTOOLS_LAYER_PARAMETER, POWERTOOLS_VERSION
 
@@ -19,6 +28,11 @@ ECR_ACTIONS = ["ecr:BatchDeleteImage", "ecr:BatchGetImage", "ecr:DescribeImages"
 def logical_id(template: Template, resource_type: str) -> str:
     (found,) = template.find_resources(resource_type)
     return found
+
+
+def test_the_app_is_one_stack(tmp_path: Path) -> None:
+    app, _ = make_app(outdir=tmp_path)
+    assert [stack.stack_name for stack in app.synth().stacks] == ["EcrUntaggedCleanup"]
 
 
 def test_schedule_runs_the_function_with_the_standard_event(template: Template) -> None:
