@@ -19,7 +19,6 @@ from pydantic import (
     StrictBool,
     ValidationError,
     field_validator,
-    model_validator,
 )
 
 from ecr_cleanup.errors import InvalidRequest, describe
@@ -41,14 +40,13 @@ class ManualPayload(BaseModel):
     dry_run: StrictBool | None = None
     repositories: tuple[RepositoryName, ...] | None = Field(default=None, max_length=1000)
 
-    @model_validator(mode="before")
+    @field_validator("dry_run", "repositories", mode="before")
     @classmethod
-    def _no_nulls(cls, data: Any) -> Any:
-        if isinstance(data, dict):
-            for key, value in data.items():
-                if value is None:
-                    raise ValueError(f"{key}: null is not allowed (omit the field instead)")
-        return data
+    def _not_null(cls, value: Any) -> Any:
+        """Runs only for fields the payload gives: an explicit null is refused."""
+        if value is None:
+            raise ValueError("null is not allowed (omit the field instead)")
+        return value
 
     @field_validator("repositories")
     @classmethod
