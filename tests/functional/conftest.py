@@ -275,17 +275,22 @@ def invoke_env(ecr: LocalEcr, monkeypatch: pytest.MonkeyPatch) -> InvokeEnv:
     tests that vary the environment need each example to start from nothing.)
     """
 
+    previous: list[dict[str, str]] = []
+
     def call(
         event: Any = SCHEDULED_EVENT,
         env: dict[str, str] | None = None,
         *,
         remaining_ms: Callable[[], int] = lambda: 900_000,
     ) -> dict[str, Any]:
-        for name in SETTING_VARIABLES:
-            monkeypatch.delenv(name, raising=False)
-        for name, value in {**ecr.environment(), **(env or {})}.items():
-            monkeypatch.setenv(name, value)
-        handler_module.container.cache_clear()
+        wanted = {**ecr.environment(), **(env or {})}
+        if previous != [wanted]:  # a new environment: a new container, as Lambda would
+            for name in SETTING_VARIABLES:
+                monkeypatch.delenv(name, raising=False)
+            for name, value in wanted.items():
+                monkeypatch.setenv(name, value)
+            handler_module.container.cache_clear()
+            previous[:] = [wanted]
         return handler_module.handler(event, FakeContext(remaining_ms))
 
     return call
