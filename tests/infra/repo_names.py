@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import re
+from fnmatch import fnmatchcase
+
 from hypothesis import strategies as st
 
 from infra.config import is_valid_repository_pattern
+from infra.iam import NAME_CHARACTERS
+
+_TOKENS = re.compile(r"\[!?[^\[\]]+\]|.", re.DOTALL)
 
 # Repository names over a small alphabet, so that globs and names collide often.
 _alnum = st.text("ab0", min_size=1, max_size=3)
@@ -31,13 +37,16 @@ def globs(draw: st.DrawFn, tokens: st.SearchStrategy[str] = _token) -> str:
 
 @st.composite
 def instances(draw: st.DrawFn, glob: str) -> str:
-    """A name the glob matches (when the glob has no classes): each wildcard filled in."""
+    """A name the glob matches: each wildcard filled in, each class by a character it takes."""
     parts = []
-    for char in glob:
-        if char == "*":
+    for token in _TOKENS.findall(glob):
+        if token == "*":
             parts.append(draw(st.sampled_from(["", "a", "0b", "a/b", "a-b.0"])))
-        elif char == "?":
+        elif token == "?":
             parts.append(draw(st.sampled_from("ab0")))
+        elif token.startswith("["):
+            taken = [char for char in "ab0" + NAME_CHARACTERS if fnmatchcase(char, token)]
+            parts.append(draw(st.sampled_from(taken)))
         else:
-            parts.append(char)
+            parts.append(token)
     return "".join(parts)

@@ -1,4 +1,4 @@
-"""Globs -> IAM patterns: never narrower than the glob, and only as wide as IAM forces."""
+"""Globs -> IAM patterns: never narrower than the glob, and exact unless a class is too wide."""
 
 from __future__ import annotations
 
@@ -8,24 +8,34 @@ import pytest
 from hypothesis import given, settings
 from repo_names import globs, names
 
-from infra.iam import glob_to_iam_pattern, iam_pattern_matches, repository_resource_names
+from infra.iam import (
+    MAX_PATTERNS_PER_GLOB,
+    glob_to_iam_patterns,
+    iam_pattern_matches,
+    repository_resource_names,
+)
 
 
 @pytest.mark.parametrize(
-    ("glob", "pattern"),
+    ("glob", "patterns"),
     [
-        ("web", "web"),
-        ("team/api", "team/api"),
-        ("app-*", "app-*"),
-        ("app-**", "app-*"),
-        ("ap?", "ap?"),
-        ("[ab]pp", "?pp"),
-        ("svc-[!x]-[0-9a]*", "svc-?-?*"),
-        ("*", "*"),
+        ("web", ["web"]),
+        ("team/api", ["team/api"]),
+        ("app-*", ["app-*"]),
+        ("app-**", ["app-*"]),
+        ("ap?", ["ap?"]),
+        ("[ab]pp", ["app", "bpp"]),
+        ("svc-[0-2]", ["svc-0", "svc-1", "svc-2"]),
+        ("[ab][01]x", ["a0x", "a1x", "b0x", "b1x"]),
+        ("svc-[!x]", ["svc-?"]),  # 39 characters: wider than the cap, so `?`
+        ("svc-[!x]-[0-9a]*", ["svc-?-?*"]),  # 39 x 11 patterns: both classes become `?`
+        ("v[0-9][ab]", ["v?a", "v?b"]),  # 20 patterns: the widest class becomes `?`
+        ("x[z-a]", ["x?"]),  # a reversed range matches nothing: `?`, never an empty grant
+        ("*", ["*"]),
     ],
 )
-def test_glob_to_iam_pattern(glob: str, pattern: str) -> None:
-    assert glob_to_iam_pattern(glob) == pattern
+def test_glob_to_iam_patterns(glob: str, patterns: list[str]) -> None:
+    assert glob_to_iam_patterns(glob) == patterns
 
 
 def test_resource_names_are_sorted_and_deduplicated() -> None:
@@ -52,15 +62,25 @@ def test_iam_pattern_matches(pattern: str, value: str, matches: bool) -> None:
     assert iam_pattern_matches(pattern, value) is matches
 
 
-@settings(max_examples=300)
+@settings(max_examples=500)
 @given(glob=globs(), name=names)
-def test_pattern_covers_everything_the_glob_matches(glob: str, name: str) -> None:
+def test_patterns_cover_everything_the_glob_matches(glob: str, name: str) -> None:
     if fnmatchcase(name, glob):
-        assert iam_pattern_matches(glob_to_iam_pattern(glob), name)
+        assert any(iam_pattern_matches(p, name) for p in glob_to_iam_patterns(glob))
+
+
+@settings(max_examples=500)
+@given(glob=globs(), name=names)
+def test_patterns_are_exact_within_the_cap(glob: str, name: str) -> None:
+    """Exact for every repository name unless a class had to become `?`."""
+    patterns = glob_to_iam_patterns(glob)
+    if any(pattern.count("?") > glob.count("?") for pattern in patterns):
+        return  # a class approximated as `?` (covered by the property above)
+    covered = any(iam_pattern_matches(pattern, name) for pattern in patterns)
+    assert covered == fnmatchcase(name, glob), (glob, name, patterns)
 
 
 @settings(max_examples=300)
-@given(glob=globs(), name=names)
-def test_pattern_is_exact_when_the_glob_has_no_classes(glob: str, name: str) -> None:
-    if "[" not in glob:
-        assert iam_pattern_matches(glob_to_iam_pattern(glob), name) == fnmatchcase(name, glob)
+@given(glob=globs())
+def test_never_more_patterns_than_the_cap(glob: str) -> None:
+    assert 1 <= len(glob_to_iam_patterns(glob)) <= MAX_PATTERNS_PER_GLOB
