@@ -356,6 +356,34 @@ def test_an_image_tagged_after_it_was_listed_is_kept_with_what_it_needs(
     assert result["complete"] is True and result["totals"]["failed"] == 0
 
 
+def test_an_image_tagged_after_it_was_described_is_not_deleted(
+    ecr: LocalEcr, invoke: Invoke, run_direct: RunDirect
+):
+    """The same race one step later: the tag arrives after DescribeImages reported the image
+    untagged, while the run is still scanning (deletion waits for the whole scan, which
+    takes minutes in a large repository). ECR deletes a tagged image by digest, tags and all,
+    so only a look just before BatchDeleteImage can keep it."""
+    expected = reference(ecr, invoke)
+    seeded, before = fresh(ecr)
+    images = ecr.images("svc-a")
+    doomed = before["svc-a"] - expected["svc-a"]
+    parents = parents_of(images)
+    plain = sorted(d for d in doomed if d not in parents and not images[d].children)[0]
+    tagged_late: list[str] = []
+
+    def progress(report: RepositoryReport, finished: bool) -> None:
+        if report.name == "svc-a" and not finished and not tagged_late:
+            tagged_late.append(plain)
+            ecr.tag("svc-a", plain, "hotfix")  # a re-push of that manifest, say
+
+    run_direct(progress=progress, **RUN)
+
+    assert tagged_late == [plain]
+    assert plain in ecr.images("svc-a"), "a tagged image was deleted"
+    assert ecr.images("svc-a")[plain].tags == ("hotfix",)
+    assert_protected_intact(ecr, seeded)
+
+
 # -- Cut by the budget at any point, then run again -------------------------------------------
 
 

@@ -398,7 +398,7 @@ def test_repositories_late_in_the_order_are_not_starved_by_a_budget_spent_on_ear
     settings = {"REPOSITORIES": "a-busy-*,z-garbage", "DRY_RUN": "false", "MAX_WORKERS": "2"}
 
     results = []
-    for _ in range(8):
+    for _ in range(12):
         result = invoke(**settings, remaining_ms=cut_after(40))
         results.append(result)
         assert result["complete"] is False
@@ -412,6 +412,28 @@ def test_repositories_late_in_the_order_are_not_starved_by_a_budget_spent_on_ear
     for name in busy:
         assert len(untagged_digests(ecr, name)) == 3_000, "fresh images are kept"
     assert ecr.count("BatchDeleteImage") >= 1
+
+
+def test_no_call_starts_once_the_budget_is_spent(ecr: LocalEcr, invoke: Invoke):
+    """cleanup.STOP_MARGIN_SECONDS: "stop starting calls when less than this is left". An
+    invocation with no time left at all must start none (the in-use lookups included), and
+    report every repository unfinished."""
+    seed_named(ecr, ("app", "web"), untagged=5)
+    ecr.run_ecs_task("prod", "app", next(iter(untagged_digests(ecr, "app"))))
+    before = snapshot(ecr, ("app", "web"))
+    ecr.clear_calls()
+
+    result = invoke(
+        REPOSITORIES="app,web",
+        DRY_RUN="false",
+        PROTECT_IN_USE="true",
+        remaining_ms=cut_after(0),
+    )
+
+    assert result["complete"] is False
+    assert sorted(result["unfinished"]) == ["app", "web"]
+    assert snapshot(ecr, ("app", "web")) == before
+    assert [f"{c.service}:{c.operation}" for c in ecr.calls] == [], "no call after the deadline"
 
 
 # -- Images that vanish -----------------------------------------------------------------------
