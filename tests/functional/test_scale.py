@@ -465,3 +465,30 @@ def test_images_vanishing_between_listing_and_deleting_count_as_already_gone(
     fewest = sum(fewest_calls(u)["DescribeImages"] for u in repos.values())
     assert ecr.count("DescribeImages") > fewest, "the missing ones were dropped and asked again"
     assert not vanish & set(deleted_ids(ecr)), "an image it could not describe is not deleted"
+
+
+def test_images_vanishing_in_bulk_cost_a_bounded_number_of_extra_calls(
+    ecr: LocalEcr, invoke: Invoke
+):
+    """An overlapping run (or anyone) deletes a whole page between this run's ListImages and
+    its DescribeImages. One missing id fails a whole DescribeImages call; dropping one named
+    id per failed call would cost a call per vanished image (100,000 images: 100,000 calls,
+    past any budget). Halving finds them in about 2 x log2(100) calls a batch."""
+    ecr.create_repository("bulk-gone")
+    ecr.bulk_untagged("bulk-gone", 1000, pushed_at=OLD)
+    ecr.push_image("bulk-gone", "v1", pushed_at=OLD)
+    ecr.faults.vanish_after_list = untagged_digests(ecr, "bulk-gone")
+    ecr.clear_calls()
+
+    result = invoke(REPOSITORIES="bulk-gone", DRY_RUN="false")
+
+    assert result["complete"] is True and result["totals"]["failed"] == 0
+    assert result["totals"]["already_gone"] == 1000
+    assert untagged_digests(ecr, "bulk-gone") == set()
+    assert len(tagged_digests(ecr, "bulk-gone")) == 1
+    assert ecr.count("BatchDeleteImage") == 0, "nothing left to delete"
+    fewest = fewest_calls(1000)["DescribeImages"]
+    bound = fewest + 10 * 2 * math.ceil(math.log2(100))  # ten batches of 100
+    assert ecr.count("DescribeImages") <= bound, (
+        f"{ecr.count('DescribeImages')} DescribeImages calls for 1,000 vanished images"
+    )

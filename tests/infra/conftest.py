@@ -11,7 +11,8 @@ os.environ.setdefault("JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION", "1")
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 
 from aws_cdk.assertions import Template
-from cdk_helpers import template_for
+
+from tests.infra.cdk_helpers import template_for
 
 
 @pytest.fixture

@@ -11,7 +11,6 @@ from pathlib import Path
 
 import botocore.session
 import pytest
-from cdk_helpers import ROOT, cdk_context, make_app
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -23,6 +22,7 @@ from infra.config import (
     is_valid_repository_pattern,
 )
 from infra.function import RETENTION
+from tests.infra.cdk_helpers import ROOT, cdk_context, make_app
 
 
 def config(**overrides: object) -> CleanupConfig:

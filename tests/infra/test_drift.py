@@ -18,16 +18,16 @@ from typing import Any
 
 import pytest
 from aws_lambda_powertools import Metrics
-from cdk_helpers import ROOT, cdk_context
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from repo_names import globs, names
 
 from ecr_cleanup.errors import ConfigError as SettingsError
 from ecr_cleanup.report import RunReport
 from ecr_cleanup.settings import Settings
 from ecr_cleanup.telemetry import record_metrics
 from infra.config import METRICS_NAMESPACE, SERVICE_NAME, CleanupConfig, ConfigError
+from tests.infra.cdk_helpers import ROOT, cdk_context
+from tests.infra.repo_names import globs, names
 
 # context key -> (environment variable, the attribute CleanupConfig and Settings share, kind)
 MAPPED = {

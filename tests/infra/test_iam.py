@@ -6,7 +6,6 @@ from fnmatch import fnmatchcase
 
 import pytest
 from hypothesis import given, settings
-from repo_names import globs, names
 
 from infra.iam import (
     MAX_PATTERNS_PER_GLOB,
@@ -14,6 +13,7 @@ from infra.iam import (
     iam_pattern_matches,
     repository_resource_names,
 )
+from tests.infra.repo_names import globs, names
 
 
 @pytest.mark.parametrize(

@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 from aws_cdk import App
 from aws_cdk import aws_sqs as sqs
-from cdk_helpers import cdk_context
 
 from infra.stack import build
+from tests.infra.cdk_helpers import cdk_context
 
 CONFIGURATIONS = [
     {},

@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 from aws_cdk import App, Stack
 from aws_cdk import aws_lambda as lambda_
-from cdk_helpers import cdk_context, make_app
 
 from infra.config import CleanupConfig
 from infra.function import ASSET_EXCLUDE, LAMBDA_DIR
+from tests.infra.cdk_helpers import cdk_context, make_app
 
 HANDLER_FILE = LAMBDA_DIR / "ecr_cleanup" / "handler.py"
 FORBIDDEN_PARTS = {"__pycache__", "tests", ".venv", "venv", ".pytest_cache", ".mypy_cache"}

@@ -12,12 +12,12 @@ from fnmatch import fnmatchcase
 from typing import Any
 
 from aws_cdk.assertions import Template
-from cdk_helpers import cleanup_statements, make_app, one, render, resources_for
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from repo_names import globs, instances, names
 
 from infra.iam import glob_to_iam_patterns, iam_pattern_matches
+from tests.infra.cdk_helpers import cleanup_statements, make_app, one, render, resources_for
+from tests.infra.repo_names import globs, instances, names
 
 ARN_PREFIX = "arn:aws:ecr:eu-west-1:111122223333:repository/"
 patterns = st.lists(

@@ -9,7 +9,9 @@ from typing import Any
 
 import pytest
 from aws_cdk.assertions import Match, Template
-from cdk_helpers import (
+
+from infra.function import POWERTOOLS_LAYER_PARAMETER, POWERTOOLS_VERSION
+from tests.infra.cdk_helpers import (
     ROOT,
     cleanup_statements,
     make_app,
@@ -18,8 +20,6 @@ from cdk_helpers import (
     resources_for,
     template_for,
 )
-
-from infra.function import POWERTOOLS_LAYER_PARAMETER, POWERTOOLS_VERSION
 
 ACCOUNT_ARN = "arn:aws:ecr:eu-west-1:111122223333:repository/"
 ECR_ACTIONS = ["ecr:BatchDeleteImage", "ecr:BatchGetImage", "ecr:DescribeImages", "ecr:ListImages"]
