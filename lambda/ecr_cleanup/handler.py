@@ -12,6 +12,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from ecr_cleanup.cleanup import Clients, Deadline, run_cleanup
 from ecr_cleanup.clients import make_clients
+from ecr_cleanup.errors import ConfigError, InvalidRequest
 from ecr_cleanup.report import RepositoryReport, RunReport
 from ecr_cleanup.request import parse_request
 from ecr_cleanup.settings import Settings
@@ -37,8 +38,12 @@ def container() -> tuple[Settings, Clients]:
 @metrics.log_metrics
 @tracer.capture_lambda_handler(capture_response=False)
 def handler(event: Any, context: LambdaContext) -> dict[str, Any]:
-    settings, clients = container()
-    request = parse_request(event, settings)
+    try:
+        settings, clients = container()
+        request = parse_request(event, settings)
+    except (ConfigError, InvalidRequest) as refusal:
+        logger.error("refused before any AWS call", extra={"refusal": str(refusal)})  # noqa: TRY400
+        raise
     logger.info("run starting", extra={"dry_run": request.dry_run, "source": request.source})
 
     def log_repository(repository: RepositoryReport, finished: bool) -> None:
