@@ -166,11 +166,20 @@ def run_cleanup(
     deadline = deadline or Deadline()
     report = RunReport(dry_run=request.dry_run)
     registry = Registry(clients.ecr, settings.registry_id)
+    names: list[str] = list(request.repositories or ())
     try:
+        if not names:
+            if settings.scope.needs_listing:
+                deadline.check()  # expanding globs is a call; plain names cost none
+            names = repositories_in_scope(registry, settings)
+        deadline.check()
         in_use = (
             in_use_digests(clients.ecs, clients.lambda_) if settings.protect_in_use else frozenset()
         )
-        names = request.repositories or repositories_in_scope(registry, settings)
+    except OutOfTime:
+        report.out_of_time = True
+        report.repositories = [RepositoryReport(name) for name in names]
+        return report
     except (ClientError, BotoCoreError) as error:
         report.error = f"nothing was deleted: {_describe_error(error)}"
         return report

@@ -52,10 +52,15 @@ class RunReport:
     dry_run: bool
     repositories: list[RepositoryReport] = field(default_factory=list)
     error: str | None = None  # a run-wide failure (an in-use lookup): nothing was deleted
+    out_of_time: bool = False  # the budget ran out before the repositories were started
 
     @property
     def complete(self) -> bool:
-        return self.error is None and all(r.complete for r in self.repositories)
+        return (
+            self.error is None
+            and not self.out_of_time
+            and all(r.complete for r in self.repositories)
+        )
 
     @property
     def failed(self) -> bool:
