@@ -7,7 +7,6 @@ errors are botocore's job (see clients.py), never a loop here.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -16,7 +15,6 @@ from ecr_cleanup.manifests import INDEX_MEDIA_TYPES
 
 BATCH_LIMIT = 100  # BatchDeleteImage, BatchGetImage and DescribeImages(imageIds) accept 1..100
 PAGE_SIZE = 1000  # the largest ListImages / DescribeImages / DescribeRepositories page
-_DIGEST = re.compile(r"sha256:[0-9a-f]{64}")
 _MANIFEST_TYPES = (
     *sorted(INDEX_MEDIA_TYPES),
     "application/vnd.oci.image.manifest.v1+json",
@@ -96,8 +94,10 @@ class Registry:
     def describe(self, repository: str, digests: Sequence[str]) -> list[dict[str, Any]]:
         """Details of up to 100 images; images deleted since they were listed are left out.
 
-        One missing id fails the whole DescribeImages call, so the missing ones are
-        dropped (named in ECR's message, or found by halving) and the rest asked again.
+        One missing id fails the whole DescribeImages call. BatchGetImage answers per id
+        instead (a missing one is a failure, not an error), so one such call finds every
+        image that vanished, however many, and the rest are described again: two extra
+        calls per affected batch, where dropping one named image per retry could cost 100.
         """
         if not digests:
             return []
@@ -107,18 +107,24 @@ class Registry:
                 repositoryName=repository,
                 imageIds=[{"imageDigest": digest} for digest in digests],
             )
-        except self._ecr.exceptions.ImageNotFoundException as error:
-            if len(digests) == 1:
+        except self._ecr.exceptions.ImageNotFoundException:
+            present = self.present(repository, digests)
+            if len(present) < len(digests):
+                return self.describe(repository, present)
+            if len(digests) == 1:  # BatchGetImage still saw it: gone in between
                 return []
-            named = set(_DIGEST.findall(str(error))) & set(digests)
-            if named:
-                return self.describe(repository, [d for d in digests if d not in named])
-            middle = len(digests) // 2
+            middle = len(digests) // 2  # never seen in practice: halve rather than spin
             return self.describe(repository, digests[:middle]) + self.describe(
                 repository, digests[middle:]
             )
         details: list[dict[str, Any]] = response["imageDetails"]
         return details
+
+    def present(self, repository: str, digests: Sequence[str]) -> list[str]:
+        """The digests among up to 100 that still exist (one BatchGetImage)."""
+        _, failures = self.manifests(repository, digests)
+        gone = {failure.digest for failure in failures if failure.code == "ImageNotFound"}
+        return [digest for digest in digests if digest not in gone]
 
     def manifests(
         self, repository: str, digests: Sequence[str]

@@ -91,94 +91,92 @@ def test_describe_nothing_makes_no_call(stub: Stubber, registry: Registry) -> No
     assert registry.describe(REPO, []) == []
 
 
-def test_describe_drops_the_image_named_in_ecrs_message(
-    stub: Stubber, registry: Registry, registry_id: str | None
-) -> None:
-    stub.add_client_error(
-        "describe_images",
-        service_error_code="ImageNotFoundException",
-        service_message=not_found(B),
-        http_status_code=400,
-        expected_params=params(registry_id, repositoryName=REPO, imageIds=ids(A, B, C)),
-    )
-    stub.add_response(
-        "describe_images",
-        {"imageDetails": [detail(A), detail(C)]},
-        params(registry_id, repositoryName=REPO, imageIds=ids(A, C)),
-    )
-    assert [d["imageDigest"] for d in registry.describe(REPO, [A, B, C])] == [A, C]
-
-
-def test_describe_drops_one_named_image_after_another(
-    stub: Stubber, registry: Registry, registry_id: str | None
-) -> None:
-    for asked, missing in (((A, B, C, D), B), ((A, C, D), D)):
-        stub.add_client_error(
-            "describe_images",
-            service_error_code="ImageNotFoundException",
-            service_message=not_found(missing),
-            http_status_code=400,
-            expected_params=params(registry_id, repositoryName=REPO, imageIds=ids(*asked)),
-        )
-    stub.add_response(
-        "describe_images",
-        {"imageDetails": [detail(A), detail(C)]},
-        params(registry_id, repositoryName=REPO, imageIds=ids(A, C)),
-    )
-    assert [d["imageDigest"] for d in registry.describe(REPO, [A, B, C, D])] == [A, C]
-
-
-def test_describe_halves_when_the_message_names_no_digest(
-    stub: Stubber, registry: Registry, registry_id: str | None
-) -> None:
-    def missing(*asked: str) -> None:
-        stub.add_client_error(
-            "describe_images",
-            service_error_code="ImageNotFoundException",
-            service_message=not_found(None),
-            http_status_code=400,
-            expected_params=params(registry_id, repositoryName=REPO, imageIds=ids(*asked)),
-        )
-
-    def found(*asked: str) -> None:
-        stub.add_response(
-            "describe_images",
-            {"imageDetails": [detail(d) for d in asked]},
-            params(registry_id, repositoryName=REPO, imageIds=ids(*asked)),
-        )
-
-    missing(A, B, C, D)  # D is gone
-    found(A, B)
-    missing(C, D)
-    found(C)
-    missing(D)
-    assert [d["imageDigest"] for d in registry.describe(REPO, [A, B, C, D])] == [A, B, C]
-
-
-def test_describe_of_a_single_vanished_image_is_empty(
-    stub: Stubber, registry: Registry, registry_id: str | None
-) -> None:
+def vanished(stub: Stubber, registry_id: str | None, *asked: str) -> None:
+    """DescribeImages fails as a whole because some of ``asked`` are gone."""
     stub.add_client_error(
         "describe_images",
         service_error_code="ImageNotFoundException",
         service_message=not_found(None),
         http_status_code=400,
-        expected_params=params(registry_id, repositoryName=REPO, imageIds=ids(A)),
+        expected_params=params(registry_id, repositoryName=REPO, imageIds=ids(*asked)),
     )
-    assert registry.describe(REPO, [A]) == []
 
 
-def test_describe_with_every_image_named_gone_makes_no_second_call(
+def still_there(stub: Stubber, asked: tuple[str, ...], gone: tuple[str, ...]) -> None:
+    """BatchGetImage answers per id: the gone ones come back as ImageNotFound failures."""
+    stub.add_response(
+        "batch_get_image",
+        {
+            "images": [
+                {"imageId": {"imageDigest": d}, "imageManifest": "{}"}
+                for d in asked
+                if d not in gone
+            ],
+            "failures": [failure(d, "ImageNotFound") for d in gone],
+        },
+    )
+
+
+def described(stub: Stubber, registry_id: str | None, *asked: str) -> None:
+    stub.add_response(
+        "describe_images",
+        {"imageDetails": [detail(d) for d in asked]},
+        params(registry_id, repositoryName=REPO, imageIds=ids(*asked)),
+    )
+
+
+def test_describe_finds_a_vanished_image_with_one_batch_get(
     stub: Stubber, registry: Registry, registry_id: str | None
 ) -> None:
-    stub.add_client_error(
-        "describe_images",
-        service_error_code="ImageNotFoundException",
-        service_message=f"{not_found(A)}; {not_found(B)}",
-        http_status_code=400,
-        expected_params=params(registry_id, repositoryName=REPO, imageIds=ids(A, B)),
-    )
+    vanished(stub, registry_id, A, B, C)
+    still_there(stub, (A, B, C), gone=(B,))
+    described(stub, registry_id, A, C)
+    assert [d["imageDigest"] for d in registry.describe(REPO, [A, B, C])] == [A, C]
+    stub.assert_no_pending_responses()
+
+
+def test_describe_finds_many_vanished_images_with_the_same_two_extra_calls(
+    stub: Stubber, registry: Registry, registry_id: str | None
+) -> None:
+    vanished(stub, registry_id, A, B, C, D, E)
+    still_there(stub, (A, B, C, D, E), gone=(B, D, E))
+    described(stub, registry_id, A, C)
+    assert [d["imageDigest"] for d in registry.describe(REPO, [A, B, C, D, E])] == [A, C]
+    stub.assert_no_pending_responses()
+
+
+def test_describe_with_every_image_gone_makes_no_further_describe(
+    stub: Stubber, registry: Registry, registry_id: str | None
+) -> None:
+    vanished(stub, registry_id, A, B)
+    still_there(stub, (A, B), gone=(A, B))
     assert registry.describe(REPO, [A, B]) == []
+    stub.assert_no_pending_responses()
+
+
+def test_describe_retries_when_one_more_image_vanishes_in_between(
+    stub: Stubber, registry: Registry, registry_id: str | None
+) -> None:
+    vanished(stub, registry_id, A, B, C)
+    still_there(stub, (A, B, C), gone=(B,))
+    vanished(stub, registry_id, A, C)  # C went after BatchGetImage saw it
+    still_there(stub, (A, C), gone=(C,))
+    described(stub, registry_id, A)
+    assert [d["imageDigest"] for d in registry.describe(REPO, [A, B, C])] == [A]
+    stub.assert_no_pending_responses()
+
+
+def test_describe_halves_when_batch_get_sees_every_image(
+    stub: Stubber, registry: Registry, registry_id: str | None
+) -> None:
+    """DescribeImages and BatchGetImage disagreeing cannot loop: the batch is halved."""
+    vanished(stub, registry_id, A, B)
+    still_there(stub, (A, B), gone=())
+    described(stub, registry_id, A)
+    vanished(stub, registry_id, B)
+    still_there(stub, (B,), gone=())
+    assert [d["imageDigest"] for d in registry.describe(REPO, [A, B])] == [A]
+    stub.assert_no_pending_responses()
 
 
 def test_describe_passes_other_errors_on(stub: Stubber, registry: Registry) -> None:
