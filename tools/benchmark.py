@@ -183,7 +183,7 @@ def minimum_calls(scenario: Scenario) -> dict[str, int]:
     r, u = scenario.repositories, scenario.untagged
     return {
         "DescribeRepositories": math.ceil(r / 1000),
-        "ListImages": r * math.ceil(u / 1000),
+        "ListImages": r * (math.ceil(u / 1000) + 1),  # + the tags read again before deleting
         "DescribeImages": r * (math.ceil(u / 100) + 2),  # + tagged and archived pages
         "BatchDeleteImage": r * math.ceil(u / 100),
     }

@@ -228,8 +228,8 @@ def clean_repository(job: Job, name: str) -> RepositoryReport:
         if job.dry_run:
             report.would_delete = len(doomed)
             report.bytes_reclaimed = sum(scan.untagged[d].size for d in doomed)
-        else:
-            _delete(job, name, doomed, scan, report)
+        elif doomed:
+            _delete(job, name, _spare_newly_tagged(job, name, doomed, report), scan, report)
         report.complete = True
     except OutOfTime:
         pass
@@ -330,6 +330,23 @@ def _count_decisions(
         else:
             report.kept[decision.reason] += 1
     return doomed
+
+
+def _spare_newly_tagged(
+    job: Job, name: str, doomed: list[str], report: RepositoryReport
+) -> list[str]:
+    """Read the tags once more just before deleting, and spare what gained one.
+
+    A large repository's scan takes minutes, and a rollback can tag an old digest in the
+    meantime; ECR deletes by digest, tags and all. One ListImages page per 1,000 tags
+    narrows that window to the deletion itself.
+    """
+    tagged: set[str] = set()
+    for page in job.deadline.paced(job.registry.tagged_pages(name)):
+        tagged.update(page)
+    spared = [digest for digest in doomed if digest in tagged]
+    report.kept[Reason.TAGGED] += len(spared)
+    return [digest for digest in doomed if digest not in tagged] if spared else doomed
 
 
 def _delete(job: Job, name: str, doomed: list[str], scan: Scan, report: RepositoryReport) -> None:

@@ -71,6 +71,17 @@ class Registry:
         for page in pages:
             yield list(dict.fromkeys(image["imageDigest"] for image in page["imageIds"]))
 
+    def tagged_pages(self, repository: str) -> Iterator[list[str]]:
+        """The digests that carry a tag now, one ListImages page (1000 tags) at a time."""
+        pages = self._ecr.get_paginator("list_images").paginate(
+            **self._registry,
+            repositoryName=repository,
+            filter={"tagStatus": "TAGGED", "imageStatus": "ANY"},
+            PaginationConfig={"PageSize": PAGE_SIZE},
+        )
+        for page in pages:
+            yield [image["imageDigest"] for image in page["imageIds"]]
+
     def staying_pages(self, repository: str, image_status: str) -> Iterator[list[dict[str, Any]]]:
         """Details of the images that stay whatever the run decides, 1000 a page.
 

@@ -48,8 +48,12 @@ def seed_named(ecr: LocalEcr, names: tuple[str, ...] = NAMED, untagged: int = 2)
 
 
 def listed_repositories(ecr: LocalEcr) -> Counter[str]:
-    """How many ListImages calls each repository got."""
-    return Counter(call.params["repositoryName"] for call in ecr_calls(ecr, "ListImages"))
+    """How many listings of its untagged images each repository got."""
+    return Counter(
+        call.params["repositoryName"]
+        for call in ecr_calls(ecr, "ListImages")
+        if call.params.get("filter", {}).get("tagStatus") == "UNTAGGED"
+    )
 
 
 def touched_repositories(ecr: LocalEcr) -> set[str]:
@@ -221,10 +225,11 @@ def test_payload_repositories_must_fall_within_the_configured_scope(
 def fewest_calls(untagged: int, image_status: str = "ACTIVE") -> Counter[str]:
     """The calls one repository of ``untagged`` plain untagged images needs, at least.
 
-    ListImages: one per 1,000 (one for none). DescribeImages: one per 100 listed, one page
-    of the tagged images and, when only ACTIVE images are cleaned, one page of the archived
-    untagged ones (an archived index keeps its children; see cleanup.py). BatchDeleteImage:
-    one per 100.
+    ListImages: one per 1,000 (one for none), and before deleting one page of the tags, read
+    again (an image tagged during the scan is spared). DescribeImages: one per 100 listed,
+    one page of the tagged images and, when only ACTIVE images are cleaned, one page of the
+    archived untagged ones (an archived index keeps its children; see cleanup.py).
+    BatchDeleteImage: one per 100.
     """
     calls = Counter(
         {
@@ -233,6 +238,7 @@ def fewest_calls(untagged: int, image_status: str = "ACTIVE") -> Counter[str]:
         }
     )
     if untagged:
+        calls["ListImages"] += 1
         calls["BatchDeleteImage"] = math.ceil(untagged / 100)
     return calls
 
