@@ -44,9 +44,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "lambda"))
 os.environ.setdefault("POWERTOOLS_SERVICE_NAME", "ecr-untagged-cleanup")
 os.environ.setdefault("POWERTOOLS_METRICS_NAMESPACE", "EcrUntaggedCleanup")
 
-from ecr_cleanup.cleanup import Clients, monotonic_deadline, repositories_in_scope, run_cleanup
 from ecr_cleanup.cleanup import Progress as ProgressCallback
-from ecr_cleanup.clients import make_clients
+from ecr_cleanup.cleanup import monotonic_deadline, repositories_in_scope, run_cleanup
+from ecr_cleanup.clients import Clients, make_clients
 from ecr_cleanup.decide import KEEP_REASONS
 from ecr_cleanup.registry import Registry
 from ecr_cleanup.report import RepositoryReport, RunReport

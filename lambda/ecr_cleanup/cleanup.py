@@ -24,13 +24,22 @@ from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, TypeVar, overload
+from typing import TypeVar, overload
 
 from aws_lambda_powertools import Logger
 from botocore.exceptions import BotoCoreError, ClientError
 
 from ecr_cleanup.batching import batches
-from ecr_cleanup.decide import Decision, Image, Policy, Reason, decide, deletion_waves
+from ecr_cleanup.clients import Clients
+from ecr_cleanup.decide import (
+    Decision,
+    Image,
+    Policy,
+    Reason,
+    decide,
+    deletion_waves,
+    prerequisites,
+)
 from ecr_cleanup.in_use import in_use_digests
 from ecr_cleanup.manifests import index_children, is_index
 from ecr_cleanup.registry import BATCH_LIMIT, Deleted, Registry
@@ -42,10 +51,11 @@ logger = Logger(child=True)
 T = TypeVar("T")
 Progress = Callable[[RepositoryReport, bool], None]
 
-# Stop starting calls when less than this is left: enough for one call that botocore has
-# to retry a few times (timeouts and backoff in clients.py) and for the handler to log
-# and return. Lambda's own timeout is 15 minutes.
-STOP_MARGIN_SECONDS = 45.0
+# Stop starting calls when less than this is left: enough for the calls in flight to go
+# through botocore's retries with typical backoff (clients.py) and for the handler to log
+# and return. A call that times out on every attempt can take longer; Lambda's own
+# timeout is 15 minutes.
+STOP_MARGIN_SECONDS = 60.0
 
 
 def _no_progress(report: RepositoryReport, finished: bool) -> None:
@@ -81,15 +91,6 @@ class Deadline:
             except StopIteration:
                 return
             yield item
-
-
-@dataclass(frozen=True, slots=True)
-class Clients:
-    """boto3 clients, created once per container (clients.py) or injected by tests."""
-
-    ecr: Any
-    ecs: Any = None
-    lambda_: Any = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,7 +133,7 @@ class Job:
                 break
             try:
                 result = in_flight.popleft().result()
-            except (OutOfTime, ClientError, BotoCoreError) as error:
+            except Exception as error:  # noqa: BLE001 - settle the rest first: they count
                 failure = failure or error
                 continue
             yield result
@@ -227,9 +228,9 @@ def clean_repository(job: Job, name: str) -> RepositoryReport:
         )
         if job.dry_run:
             report.would_delete = len(doomed)
-            report.bytes_reclaimed = sum(scan.untagged[d].size for d in doomed)
-        elif doomed:
-            _delete(job, name, _spare_newly_tagged(job, name, doomed, report), scan, report)
+            report.bytes_reclaimed = sum(_reclaimed(scan.untagged[d]) for d in doomed)
+        else:
+            _delete(job, name, doomed, scan, report)
         report.complete = True
     except OutOfTime:
         pass
@@ -282,6 +283,13 @@ def _scan(job: Job, name: str, report: RepositoryReport) -> Scan:
         report.already_gone += len(page) - described  # deleted since they were listed
         job.progress(report, False)
 
+    if untagged:  # a rollback may have tagged an old digest while the pages were scanned
+        for tagged_page in deadline.paced(registry.tagged_pages(name)):
+            for digest in tagged_page:
+                if untagged.pop(digest, None):
+                    staying.add(digest)
+                    report.kept[Reason.TAGGED] += 1
+
     children: dict[str, tuple[str, ...]] = {}
     for manifests, failures in job.each(
         lambda batch: registry.manifests(name, batch), dict.fromkeys(indexes)
@@ -332,37 +340,43 @@ def _count_decisions(
     return doomed
 
 
-def _spare_newly_tagged(
-    job: Job, name: str, doomed: list[str], report: RepositoryReport
-) -> list[str]:
-    """Read the tags once more just before deleting, and spare what gained one.
-
-    A large repository's scan takes minutes, and a rollback can tag an old digest in the
-    meantime; ECR deletes by digest, tags and all. One ListImages page per 1,000 tags
-    narrows that window to the deletion itself.
-    """
-    tagged: set[str] = set()
-    for page in job.deadline.paced(job.registry.tagged_pages(name)):
-        tagged.update(page)
-    spared = [digest for digest in doomed if digest in tagged]
-    report.kept[Reason.TAGGED] += len(spared)
-    return [digest for digest in doomed if digest not in tagged] if spared else doomed
-
-
 def _delete(job: Job, name: str, doomed: list[str], scan: Scan, report: RepositoryReport) -> None:
+    """Delete wave by wave; what an image needed gone first and survived holds it back.
+
+    A subject ECR refused (or failed to delete) keeps its signatures; an index that
+    survived keeps its children, which ECR would refuse anyway.
+    """
+    subjects = {d: image.subject for d, image in scan.untagged.items() if image.subject}
+    first = prerequisites(doomed, scan.children, subjects)
+    survivors: set[str] = set()
+
     def tally(outcome: Deleted) -> None:
         report.deleted += len(outcome.deleted)
         report.bytes_reclaimed += sum(
-            scan.untagged[d].size for d in outcome.deleted if d in scan.untagged
+            _reclaimed(scan.untagged[d]) for d in outcome.deleted if d in scan.untagged
         )
         report.already_gone += len(outcome.already_gone)
         report.kept[Reason.ECR_REFUSED] += len(outcome.refused)
         report.add_failures(outcome.failures)
+        survivors.update(outcome.refused, (failure.digest for failure in outcome.failures))
         job.progress(report, False)
 
-    for wave in deletion_waves(doomed, scan.children):
-        for outcome in job.each(lambda batch: job.registry.delete(name, batch), wave):
+    for wave in deletion_waves(doomed, scan.children, subjects):
+        held = {digest for digest in wave if first.get(digest, _NOTHING) & survivors}
+        for digest in held:
+            report.kept[Reason.REFERRER if digest in subjects else Reason.INDEX_CHILD] += 1
+        survivors |= held  # what they hold back in turn waits too
+        ready = [digest for digest in wave if digest not in held] if held else wave
+        for outcome in job.each(lambda batch: job.registry.delete(name, batch), ready):
             tally(outcome)
+
+
+def _reclaimed(image: Image) -> int:
+    """An index's reported size is its largest child's, already counted with the child."""
+    return 0 if is_index(image.media_type) else image.size
+
+
+_NOTHING: frozenset[str] = frozenset()
 
 
 def repositories_in_scope(registry: Registry, settings: Settings) -> list[str]:

@@ -10,15 +10,25 @@ one shared limiter slows every worker for each throttle any of them sees.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Any
+
 import boto3
 from botocore.config import Config
-
-from ecr_cleanup.cleanup import Clients
 
 RETRY_MODE = "standard"
 MAX_ATTEMPTS = 10
 CONNECT_TIMEOUT_SECONDS = 5
 READ_TIMEOUT_SECONDS = 20
+
+
+@dataclass(frozen=True, slots=True)
+class Clients:
+    """The clients a run uses; tests and the local command inject their own."""
+
+    ecr: Any
+    ecs: Any = None
+    lambda_: Any = None
 
 
 def client_config(max_workers: int) -> Config:

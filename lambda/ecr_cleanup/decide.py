@@ -36,7 +36,7 @@ class Reason(StrEnum):
     INDEX_CHILD = "index_child"
     REFERRER = "referrer"
     ECR_REFUSED = "ecr_refused"  # set from BatchDeleteImage's answer, never by decide()
-    TAGGED = "tagged"  # gained a tag between ListImages and DescribeImages
+    TAGGED = "tagged"  # gained a tag during the scan; set by the scan, never by decide()
     UNREFERENCED = "unreferenced"
     ORPHAN_CHILD = "orphan_child"
     ORPHAN_REFERRER = "orphan_referrer"
@@ -141,30 +141,56 @@ def decide(
         yield Decision(digest, delete=digest not in kept, reason=reason)
 
 
-def deletion_waves(
-    deletions: Collection[str], children: Mapping[str, Sequence[str]]
-) -> list[list[str]]:
-    """Order distinct deletions so that an index always goes before what it references.
+def prerequisites(
+    deletions: Collection[str],
+    children: Mapping[str, Sequence[str]],
+    subjects: Mapping[str, str] | None = None,
+) -> dict[str, set[str]]:
+    """For each doomed image that has any, the doomed images that must be gone first.
 
-    ECR refuses to delete a manifest while an index references it, so an image goes one
-    wave after the deepest of its doomed indexes (nested indexes make several waves).
-    Waves are sorted, so the calls do not depend on the order images were listed in.
-    Only indexes and their children are looked at twice; the bulk of a large repository
-    passes straight into the first wave.
+    The indexes that reference it, since ECR refuses to delete a manifest an index still
+    references; and its subject, when it is a signature or SBOM of a doomed image, so that
+    a subject that survives (ECR refused it, the deletion failed, time ran out) keeps its
+    referrers. ``subjects`` maps referrers to their subject. Only indexes, their children
+    and referrers are looked at; the bulk of a large repository has no entry.
     """
+    subjects = subjects or {}
     parents = _parents(children)
     doomed_indexes = {digest for digest in deletions if digest in children}
+    referred = set(subjects.values())
+    doomed_subjects = {digest for digest in deletions if digest in referred}
+    first: dict[str, set[str]] = {}
+    for digest in deletions:
+        needed = parents.get(digest, _NONE) & doomed_indexes
+        subject = subjects.get(digest)
+        if subject in doomed_subjects:
+            needed = needed | {subject}
+        if needed:
+            first[digest] = set(needed)
+    return first
+
+
+def deletion_waves(
+    deletions: Collection[str],
+    children: Mapping[str, Sequence[str]],
+    subjects: Mapping[str, str] | None = None,
+) -> list[list[str]]:
+    """Order distinct deletions into waves: each image one wave after its prerequisites.
+
+    Waves are sorted, so the calls do not depend on the order images were listed in.
+    """
+    first = prerequisites(deletions, children, subjects)
     depth: dict[str, int] = {}
 
     def wave_of(digest: str, path: frozenset[str] = frozenset()) -> int:
         if digest not in depth:
-            above = parents.get(digest, _NONE) & doomed_indexes - path  # path: never spin
-            depth[digest] = 1 + max((wave_of(p, path | {digest}) for p in above), default=-1)
+            above = first.get(digest, _NONE) - path  # path: a cycle can never spin
+            depth[digest] = 1 + max((wave_of(d, path | {digest}) for d in above), default=-1)
         return depth[digest]
 
     waves: defaultdict[int, list[str]] = defaultdict(list)
     for digest in deletions:
-        waves[wave_of(digest) if digest in parents else 0].append(digest)
+        waves[wave_of(digest) if digest in first else 0].append(digest)
     return [sorted(waves[level]) for level in sorted(waves)]
 
 

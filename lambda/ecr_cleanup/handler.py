@@ -10,8 +10,8 @@ from typing import Any
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from ecr_cleanup.cleanup import Clients, Deadline, run_cleanup
-from ecr_cleanup.clients import make_clients
+from ecr_cleanup.cleanup import Deadline, run_cleanup
+from ecr_cleanup.clients import Clients, make_clients
 from ecr_cleanup.errors import ConfigError, InvalidRequest
 from ecr_cleanup.report import RepositoryReport, RunReport
 from ecr_cleanup.request import parse_request

@@ -1,7 +1,7 @@
 """The ECR calls the cleanup makes: paginated reads, batches of at most 100, failures[] read.
 
-Each method makes the fewest calls ECR allows and yields page by page, so the caller can
-stop between any two calls when its time runs out. Retries of throttling and server
+Each method makes the fewest calls ECR allows, and the paginated ones yield page by page,
+so the caller can stop between pages when its time runs out. Retries of throttling and server
 errors are botocore's job (see clients.py), never a loop here.
 """
 
@@ -20,6 +20,7 @@ _MANIFEST_TYPES = (
     "application/vnd.oci.image.manifest.v1+json",
     "application/vnd.docker.distribution.manifest.v2+json",
     "application/vnd.docker.distribution.manifest.v1+prettyjws",
+    "application/vnd.oci.artifact.manifest.v1+json",
 )
 
 
@@ -46,10 +47,6 @@ class Registry:
     def __init__(self, client: Any, registry_id: str | None = None) -> None:
         self._ecr = client
         self._registry = {"registryId": registry_id} if registry_id else {}
-
-    @property
-    def exceptions(self) -> Any:
-        return self._ecr.exceptions
 
     def repositories(self) -> Iterator[str]:
         """Every repository name in the registry (DescribeRepositories, 1000 a page)."""
@@ -151,6 +148,12 @@ class Registry:
             image["imageId"]["imageDigest"]: image["imageManifest"] for image in response["images"]
         }
         failures = [_failure(item) for item in response.get("failures", [])]
+        answered = manifests.keys() | {failure.digest for failure in failures}
+        failures += [
+            Failure(digest, "NotAnswered", "BatchGetImage returned neither image nor failure")
+            for digest in digests
+            if digest not in answered
+        ]
         return manifests, failures
 
     def delete(self, repository: str, digests: Sequence[str]) -> Deleted:

@@ -63,6 +63,15 @@ class RunReport:
         )
 
     @property
+    def unfinished(self) -> list[str]:
+        """Repositories the time budget cut short (an error is not "unfinished")."""
+        return [r.name for r in self.repositories if not r.complete and not r.error]
+
+    @property
+    def ran_out_of_time(self) -> bool:
+        return self.out_of_time or bool(self.unfinished)
+
+    @property
     def failed(self) -> bool:
         """True when the invocation must end as failed so that the alarm fires."""
         return self.error is not None or any(r.error or r.failed for r in self.repositories)
@@ -84,7 +93,7 @@ class RunReport:
             "complete": self.complete,
             "error": self.error,
             "totals": self.totals(),
-            "unfinished": [r.name for r in self.repositories if not r.complete and not r.error],
+            "unfinished": self.unfinished,
             "repositories": [r.as_dict() for r in self.repositories],
         }
 

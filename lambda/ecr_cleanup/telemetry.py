@@ -38,7 +38,8 @@ def record_metrics(metrics: Metrics, report: RunReport) -> None:
     processed = sum(1 for r in report.repositories if r.complete)
     metrics.add_metric(name="RepositoriesProcessed", unit=count, value=processed)
     metrics.add_metric(name="RepositoriesFailed", unit=count, value=totals["repositories_failed"])
-    metrics.add_metric(name="RunsIncomplete", unit=count, value=0 if report.complete else 1)
+    # Only the time budget makes a run incomplete here; errors have their own alarms.
+    metrics.add_metric(name="RunsIncomplete", unit=count, value=int(report.ran_out_of_time))
     for reason, name in KEPT_METRICS.items():
         metrics.add_metric(name=name, unit=count, value=totals["kept"][str(reason)])
 

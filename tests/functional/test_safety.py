@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -251,3 +252,27 @@ def test_failed_in_use_lookup_deletes_nothing_at_all(ecr: LocalEcr, invoke: Invo
 
     assert digest in ecr.images("api")
     assert write_calls(ecr) == []
+
+
+@pytest.mark.parametrize("code", ["ImageReferencedByManifestList", "KmsError"])
+def test_a_subject_that_survives_its_deletion_keeps_its_signature(
+    ecr: LocalEcr, invoke: Invoke, code: str
+):
+    """Referrers go one wave after their subject, and only if the subject went."""
+    ecr.create_repository("web")
+    subject = ecr.push_image("web", pushed_at=OLD)
+    signature = ecr.push_referrer("web", subject, pushed_at=OLD)
+    other = ecr.push_image("web", pushed_at=OLD)
+    ecr.faults.failure_codes = {subject: code}
+
+    with contextlib.suppress(RunFailed):  # KmsError is a failed deletion: the run fails
+        invoke(REPOSITORIES="web", DRY_RUN="false")
+
+    assert set(ecr.images("web")) == {subject, signature}
+    assert other not in ecr.images("web")
+    batches = [
+        {image["imageDigest"] for image in call.params["imageIds"]}
+        for call in ecr.calls
+        if call.operation == "BatchDeleteImage"
+    ]
+    assert all(signature not in batch for batch in batches), "the signature was never sent"

@@ -61,7 +61,7 @@ def test_check(remaining_ms: int, margin: float, out: bool) -> None:
 
 
 def test_default_margin() -> None:
-    assert Deadline().margin_seconds == STOP_MARGIN_SECONDS == 45.0
+    assert Deadline().margin_seconds == STOP_MARGIN_SECONDS == 60.0
     with pytest.raises(OutOfTime):
         Deadline(Clock(int(STOP_MARGIN_SECONDS * 1000) - 1)).check()
 

@@ -179,11 +179,11 @@ def test_describe_halves_when_batch_get_sees_every_image(
     stub.assert_no_pending_responses()
 
 
-def test_describe_passes_other_errors_on(stub: Stubber, registry: Registry) -> None:
+def test_describe_passes_other_errors_on(stub: Stubber, registry: Registry, ecr: Any) -> None:
     stub.add_client_error(
         "describe_images", service_error_code="RepositoryNotFoundException", http_status_code=400
     )
-    with pytest.raises(registry.exceptions.RepositoryNotFoundException):
+    with pytest.raises(ecr.exceptions.RepositoryNotFoundException):
         registry.describe(REPO, [A])
 
 
@@ -406,6 +406,7 @@ def test_manifests_asks_for_every_manifest_type(
                 "application/vnd.oci.image.manifest.v1+json",
                 "application/vnd.docker.distribution.manifest.v2+json",
                 "application/vnd.docker.distribution.manifest.v1+prettyjws",
+                "application/vnd.oci.artifact.manifest.v1+json",
             ],
         ),
     )
@@ -414,5 +415,13 @@ def test_manifests_asks_for_every_manifest_type(
     assert failures == [Failure(B, "ImageNotFound", "gone"), Failure(C, "KmsError", "no key")]
 
 
-def test_exceptions_are_the_clients(ecr: Any) -> None:
-    assert Registry(ecr).exceptions is ecr.exceptions
+def test_manifests_an_id_the_answer_leaves_out_is_a_failure(
+    stub: Stubber, registry: Registry
+) -> None:
+    """Neither an image nor a failure: unknown children, so the caller must fail closed."""
+    stub.add_response(
+        "batch_get_image",
+        {"images": [{"imageId": {"imageDigest": A}, "imageManifest": "{}"}], "failures": []},
+    )
+    _, failures = registry.manifests(REPO, [A, B])
+    assert [(f.digest, f.code) for f in failures] == [(B, "NotAnswered")]
