@@ -12,6 +12,7 @@ from aws_cdk import (
     CfnDynamicReferenceService,
     Duration,
     Stack,
+    Token,
 )
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
@@ -193,7 +194,7 @@ class CleanupFunction(Construct):
                 "The only '*' resources are for ecs:ListClusters and lambda:ListFunctions "
                 "(read-only, protectInUse), which have no resource-level permissions.",
             )
-        for resource, reason in _wildcard_findings(config).items():
+        for resource, reason in _wildcard_findings(config, Stack.of(self)).items():
             acknowledge_nag(self.role, f"AwsSolutions-IAM5[Resource::{resource}]", reason)
 
 
@@ -290,13 +291,24 @@ def _in_use_statements(stack: Stack) -> list[iam.PolicyStatement]:
     ]
 
 
-def _wildcard_findings(config: CleanupConfig) -> dict[str, str]:
-    """Each wildcard resource in the policy as cdk-nag renders it (its finding id) -> reason."""
-    ecr_account = config.registry_id or "<AWS::AccountId>"
-    own = "<AWS::Region>:<AWS::AccountId>"
+def _wildcard_findings(config: CleanupConfig, stack: Stack) -> dict[str, str]:
+    """Each wildcard resource in the policy as cdk-nag renders it (its finding id) -> reason.
+
+    cdk-nag writes a pseudo parameter as `<AWS::Region>`; a stack given an environment has
+    its account, region and (from the region) partition as plain text instead.
+    """
+
+    def pseudo(value: str, name: str) -> str:
+        return f"<AWS::{name}>" if Token.is_unresolved(value) else value
+
+    partition = pseudo(stack.partition, "Partition")
+    region = pseudo(stack.region, "Region")
+    account = pseudo(stack.account, "AccountId")
+    ecr_account = config.registry_id or account
+    own = f"{region}:{account}"
 
     def repository(name: str) -> str:
-        return f"arn:<AWS::Partition>:ecr:<AWS::Region>:{ecr_account}:repository/{name}"
+        return f"arn:{partition}:ecr:{region}:{ecr_account}:repository/{name}"
 
     findings = {
         repository(name): (
@@ -321,13 +333,13 @@ def _wildcard_findings(config: CleanupConfig) -> dict[str, str]:
         )
     if config.protect_in_use:
         findings |= {
-            f"arn:<AWS::Partition>:ecs:{own}:cluster/*": "Read-only (protectInUse): running "
+            f"arn:{partition}:ecs:{own}:cluster/*": "Read-only (protectInUse): running "
             "tasks are listed in every cluster of this account and region.",
-            f"arn:<AWS::Partition>:ecs:{own}:container-instance/*": "Read-only (protectInUse): "
+            f"arn:{partition}:ecs:{own}:container-instance/*": "Read-only (protectInUse): "
             "ecs:ListTasks is authorized on the container instances of every cluster.",
-            f"arn:<AWS::Partition>:ecs:{own}:task/*": "Read-only (protectInUse): "
+            f"arn:{partition}:ecs:{own}:task/*": "Read-only (protectInUse): "
             "ecs:DescribeTasks reads which images the running tasks use.",
-            f"arn:<AWS::Partition>:lambda:{own}:function:*": "Read-only (protectInUse): "
+            f"arn:{partition}:lambda:{own}:function:*": "Read-only (protectInUse): "
             "lambda:ListAliases and lambda:GetFunction read which images functions use.",
         }
     return findings

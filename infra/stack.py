@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_cdk import App, Duration, Stack, Validations
+from aws_cdk import App, CfnOutput, Duration, Stack, Validations
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_sqs as sqs
@@ -15,6 +15,7 @@ from infra.checks import acknowledge_nag, skip_checkov
 from infra.config import CleanupConfig
 from infra.function import CleanupFunction
 from infra.monitoring import Monitoring
+from infra.pull_time import exclude_from_pull_times
 
 
 class EcrCleanupStack(Stack):
@@ -57,6 +58,23 @@ class EcrCleanupStack(Stack):
         )
 
         self.cleanup = CleanupFunction(self, "Cleanup", config=config, failures=self.failures)
+
+        # The function's own BatchGetImage reads must not refresh the pull times it keeps
+        # recently pulled images by (see infra/pull_time.py).
+        self.pull_time_exclusion = exclude_from_pull_times(
+            self, role=self.cleanup.role, registry_id=config.registry_id
+        )
+        if self.pull_time_exclusion and not self.pull_time_exclusion.cfn_options.condition:
+            # In place before the function exists, so not even its first run records a pull.
+            # (A conditional exclusion gets no DependsOn: it may not be created at all.)
+            self.cleanup.function.node.add_dependency(self.pull_time_exclusion)
+        CfnOutput(
+            self,
+            "CleanupRoleArn",
+            value=self.cleanup.role.role_arn,
+            description="The cleanup function's role; when registryId is another account, "
+            "that account registers it as a pull time update exclusion",
+        )
 
         self.schedule = events.Rule(
             self,

@@ -239,7 +239,8 @@ def test_the_alarmed_metrics_are_what_the_function_emits() -> None:
         namespace=environment["POWERTOOLS_METRICS_NAMESPACE"],
         service=environment["POWERTOOLS_SERVICE_NAME"],
     )
-    record_metrics(metrics, RunReport(dry_run=True, error="stopped"))
+    # RunsIncomplete counts runs the time budget cut short (not run-wide errors).
+    record_metrics(metrics, RunReport(dry_run=True, out_of_time=True))
     emf = metrics.serialize_metric_set()
     metrics.clear_metrics()
     (directive,) = emf["_aws"]["CloudWatchMetrics"]
