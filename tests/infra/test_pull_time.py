@@ -19,7 +19,7 @@ from cdk_nag import AwsSolutionsChecks, ServerlessChecks
 from infra.config import CleanupConfig
 from infra.pull_time import CONDITION_ID, EXCLUSION_ID
 from infra.stack import STACK_NAME, EcrCleanupStack
-from tests.infra.cdk_helpers import cdk_context, cleanup_statements, one, template_for
+from tests.infra.cdk_helpers import cdk_context, cleanup_statements, make_app, one, template_for
 
 EXCLUSION = "AWS::ECR::PullTimeUpdateExclusion"
 OWN_ACCOUNT = "111122223333"
@@ -89,7 +89,11 @@ def test_registry_id_with_the_account_unknown_until_deploy_is_decided_by_a_condi
     """Environment-agnostic (as app.py builds it): created exactly where the deploying
     account is the registry's, skipped anywhere else, and no DependsOn on something that
     may not exist."""
-    template = template_for(registryId=OTHER_ACCOUNT)
+    _, stack = make_app(registryId=OTHER_ACCOUNT)
+    template = Template.from_stack(stack)
+    annotations = Annotations.from_stack(stack)
+    assert annotations.find_warning("*", Match.any_value()) == []
+    assert annotations.find_info("*", Match.any_value()) == []
     exclusion = one(template, EXCLUSION)
     assert exclusion["Properties"] == {"PrincipalArn": _role_arn(template)}
     assert exclusion["Condition"] == CONDITION_ID
