@@ -9,7 +9,7 @@ import json
 import random
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -374,17 +374,23 @@ def build_seeded(ecr: LocalEcr, seed: int, repos: tuple[str, ...] = ("svc-a", "s
     return seeded
 
 
-def assert_protected_intact(ecr: LocalEcr, seeded: Seeded) -> None:
-    """Nothing protected is gone, and every tagged index still resolves completely."""
-    held = set().union(*(ecr.images(repo) for repo in seeded.repos))
-    assert seeded.protected <= held, f"lost: {sorted(seeded.protected - held)[:5]}"
-    for index, repo in seeded.tagged_indexes.items():
+def assert_indexes_complete(ecr: LocalEcr, tagged_indexes: Mapping[str, str]) -> None:
+    """Every tagged index (digest -> repository) still resolves: all its children, nested
+    ones included, are in the registry."""
+    for index, repo in tagged_indexes.items():
         images = ecr.images(repo)
         pending = [index]
         while pending:
             digest = pending.pop()
             assert digest in images, f"{digest}, needed by tagged index {index}, is gone"
             pending.extend(images[digest].children)
+
+
+def assert_protected_intact(ecr: LocalEcr, seeded: Seeded) -> None:
+    """Nothing protected is gone, and every tagged index still resolves completely."""
+    held = set().union(*(ecr.images(repo) for repo in seeded.repos))
+    assert seeded.protected <= held, f"lost: {sorted(seeded.protected - held)[:5]}"
+    assert_indexes_complete(ecr, seeded.tagged_indexes)
 
 
 # --- The yardstick: what one uninterrupted, fault-free run leaves on a seeded registry -------

@@ -12,7 +12,14 @@ import pytest
 
 from ecr_cleanup import cleanup, clients
 from ecr_cleanup.handler import RunFailed
-from tests.functional.conftest import NOW, OLD, Invoke, logged, write_calls
+from tests.functional.conftest import (
+    NOW,
+    OLD,
+    Invoke,
+    assert_indexes_complete,
+    logged,
+    write_calls,
+)
 from tools.local_ecr import LocalEcr
 
 RECENT = NOW - timedelta(hours=2)
@@ -98,17 +105,6 @@ def all_digests(ecr: LocalEcr) -> set[str]:
     return set(ecr.images("web")) | set(ecr.images("api"))
 
 
-def assert_tagged_indexes_complete(ecr: LocalEcr, sample: Sample) -> None:
-    """Every tagged index still resolves: all its children (recursively) are there."""
-    for index, repo in sample.tagged_indexes.items():
-        images = ecr.images(repo)
-        pending = [index]
-        while pending:
-            digest = pending.pop()
-            assert digest in images, f"{digest} referenced by a tagged index is gone"
-            pending.extend(images[digest].children)
-
-
 @pytest.mark.usefixtures("debug_decisions")
 def test_dry_run_reports_exactly_what_the_real_run_deletes(
     ecr: LocalEcr, invoke: Invoke, caplog: pytest.LogCaptureFixture
@@ -132,7 +128,7 @@ def test_dry_run_reports_exactly_what_the_real_run_deletes(
     for digest, reason in sample.kept.items():
         assert digest in ecr.images("web") or digest in ecr.images("api")
         assert previewed[digest] == ("keep", reason), digest
-    assert_tagged_indexes_complete(ecr, sample)
+    assert_indexes_complete(ecr, sample.tagged_indexes)
 
     expected_kept = dict.fromkeys(preview["totals"]["kept"], 0)
     for reason in sample.kept.values():
