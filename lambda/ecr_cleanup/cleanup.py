@@ -3,10 +3,12 @@
 Per repository the calls are: DescribeImages over the images that stay anyway (tagged,
 and archived when only ACTIVE images are cleaned; 1000 a page: which are indexes),
 ListImages over the untagged ones (1000 a page), DescribeImages for their details (100
-ids a call), BatchGetImage for the index manifests (100 a call) and, unless it is a dry
-run, BatchDeleteImage (100 a call). Deletion waits until the repository's scan is
-complete because a child listed on the first page can belong to an index listed on the
-last one; only a compact record per untagged image is kept meanwhile.
+ids a call), ListImages over the tags once more (an image tagged during the scan stays),
+BatchGetImage for the index manifests (100 a call) and, unless it is a dry run,
+BatchDeleteImage (100 a call, in waves: an index before its children, a subject before
+its referrers). Deletion waits until the repository's scan is complete because a child
+listed on the first page can belong to an index listed on the last one; only a compact
+record per untagged image is kept meanwhile.
 
 Concurrency is bounded twice by MAX_WORKERS: that many repositories at a time, and that
 many batched calls (DescribeImages, BatchDeleteImage) at a time across them, so one huge
