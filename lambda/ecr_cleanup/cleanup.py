@@ -363,8 +363,8 @@ def _delete(job: Job, name: str, doomed: list[str], scan: Scan, report: Reposito
         survivors.update(outcome.refused, (failure.digest for failure in outcome.failures))
         job.progress(report, False)
 
-    for wave in deletion_waves(doomed, scan.children, subjects):
-        held = {digest for digest in wave if first.get(digest, _NOTHING) & survivors}
+    for wave in deletion_waves(doomed, first):
+        held = {d for d in wave if not survivors.isdisjoint(first.get(d, ()))}
         for digest in held:
             report.kept[Reason.REFERRER if digest in subjects else Reason.INDEX_CHILD] += 1
         survivors |= held  # what they hold back in turn waits too
@@ -376,9 +376,6 @@ def _delete(job: Job, name: str, doomed: list[str], scan: Scan, report: Reposito
 def _reclaimed(image: Image) -> int:
     """An index's reported size is its largest child's, already counted with the child."""
     return 0 if is_index(image.media_type) else image.size
-
-
-_NOTHING: frozenset[str] = frozenset()
 
 
 def repositories_in_scope(registry: Registry, settings: Settings) -> list[str]:

@@ -171,15 +171,13 @@ def prerequisites(
 
 
 def deletion_waves(
-    deletions: Collection[str],
-    children: Mapping[str, Sequence[str]],
-    subjects: Mapping[str, str] | None = None,
+    deletions: Collection[str], first: Mapping[str, AbstractSet[str]]
 ) -> list[list[str]]:
-    """Order distinct deletions into waves: each image one wave after its prerequisites.
+    """Order distinct deletions into waves: each image one wave after its prerequisites
+    (``first``, as ``prerequisites`` gives them).
 
     Waves are sorted, so the calls do not depend on the order images were listed in.
     """
-    first = prerequisites(deletions, children, subjects)
     depth: dict[str, int] = {}
 
     def wave_of(digest: str, path: frozenset[str] = frozenset()) -> int:

@@ -59,18 +59,19 @@ def handler(event: Any, context: LambdaContext) -> dict[str, Any]:
         progress=log_repository,
     )
     record_metrics(metrics, report)
-    _log_run(report)
+    result = report.as_dict()
+    _log_run(report, result)
     if report.failed:
         raise RunFailed(_failure_summary(report))
-    return report.as_dict()
+    return result
 
 
-def _log_run(report: RunReport) -> None:
+def _log_run(report: RunReport, result: dict[str, Any]) -> None:
     verb = "dry run finished: nothing was deleted" if report.dry_run else "run finished"
     if report.failed:
-        logger.error(verb, extra=run_fields(report))
+        logger.error(verb, extra=run_fields(result))
     else:
-        logger.info(verb, extra=run_fields(report))
+        logger.info(verb, extra=run_fields(result))
 
 
 def _failure_summary(report: RunReport) -> str:

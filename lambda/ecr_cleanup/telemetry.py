@@ -49,6 +49,6 @@ def repository_fields(repository: RepositoryReport, dry_run: bool) -> dict[str, 
     return {"repository": repository.as_dict(), "dry_run": dry_run}
 
 
-def run_fields(report: RunReport) -> dict[str, Any]:
-    result = report.as_dict()
+def run_fields(result: dict[str, Any]) -> dict[str, Any]:
+    """The run's log line: the result without the per-repository entries (logged each)."""
     return {key: value for key, value in result.items() if key != "repositories"}

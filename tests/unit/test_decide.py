@@ -16,6 +16,7 @@ from ecr_cleanup.decide import (
     Reason,
     decide,
     deletion_waves,
+    prerequisites,
 )
 
 from .builders import DOCKER_LIST, OCI_INDEX, digest, image, policy
@@ -390,12 +391,9 @@ NAME_OF = {
 
 
 def waves_of(deleted: list[str], children: dict[str, list[str]]) -> list[list[str]]:
-    return names(
-        deletion_waves(
-            [digest(n) for n in deleted],
-            {digest(p): tuple(digest(c) for c in kids) for p, kids in children.items()},
-        )
-    )
+    doomed = [digest(n) for n in deleted]
+    edges = {digest(p): tuple(digest(c) for c in kids) for p, kids in children.items()}
+    return names(deletion_waves(doomed, prerequisites(doomed, edges)))
 
 
 WAVES = {
@@ -434,6 +432,6 @@ def test_deletion_waves(
 def test_waves_are_sorted_whatever_the_input_order() -> None:
     deleted = [digest(n) for n in ("c", "a", "b", "idx", "amd64")]
     children = {digest("idx"): (digest("amd64"),)}
-    waves = deletion_waves(deleted, children)
+    waves = deletion_waves(deleted, prerequisites(deleted, children))
     assert all(wave == sorted(wave) for wave in waves)
-    assert deletion_waves(list(reversed(deleted)), children) == waves
+    assert deletion_waves(list(reversed(deleted)), prerequisites(deleted, children)) == waves

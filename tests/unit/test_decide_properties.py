@@ -15,7 +15,15 @@ from datetime import timedelta
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ecr_cleanup.decide import KEEP_REASONS, Image, Policy, Reason, decide, deletion_waves
+from ecr_cleanup.decide import (
+    KEEP_REASONS,
+    Image,
+    Policy,
+    Reason,
+    decide,
+    deletion_waves,
+    prerequisites,
+)
 
 from .builders import DOCKER_LIST, DOCKER_MANIFEST, NOW, OCI_INDEX, OCI_MANIFEST, digest
 
@@ -264,7 +272,7 @@ def test_each_reason_is_the_one_of_highest_priority(world: World) -> None:
 def test_deletion_waves_put_each_index_before_its_children(world: World, random: object) -> None:
     deleted = [d for d, decision in world.decide().items() if decision.delete]
     random.shuffle(deleted)  # type: ignore[attr-defined]
-    waves = deletion_waves(deleted, world.children)
+    waves = deletion_waves(deleted, prerequisites(deleted, world.children))
 
     flat = [d for wave in waves for d in wave]
     assert sorted(flat) == sorted(deleted)  # every deletion exactly once
@@ -275,7 +283,7 @@ def test_deletion_waves_put_each_index_before_its_children(world: World, random:
             for kid in kids:
                 if kid in wave_of:
                     assert wave_of[kid] > wave_of[parent], (parent, kid)
-    assert deletion_waves(sorted(deleted), world.children) == waves
+    assert deletion_waves(sorted(deleted), prerequisites(deleted, world.children)) == waves
 
 
 @EXAMPLES
@@ -286,7 +294,7 @@ def test_ecr_refuses_none_of_the_deletions(world: World) -> None:
     deleted = [d for d, decision in decisions.items() if decision.delete]
     parents = parents_of(world)
     present = set(world.existing)
-    for wave in deletion_waves(deleted, world.children):
+    for wave in deletion_waves(deleted, prerequisites(deleted, world.children)):
         refused = {d for d in wave if parents.get(d, set()) & present}
         assert not refused
         present -= set(wave)
