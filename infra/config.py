@@ -36,6 +36,7 @@ CONTEXT_KEYS: Final = (
     "imageStatus",
     "minAgeHours",
     "keepPulledWithinDays",
+    "keepUntagged",
     "protectInUse",
     "maxWorkers",
     "alarmEmail",
@@ -54,6 +55,7 @@ GLOB_CHARS: Final = frozenset("*?[]")
 MAX_MIN_AGE_HOURS: Final = 87_600
 MAX_KEEP_PULLED_WITHIN_DAYS: Final = 3_650
 MAX_WORKERS: Final = 16
+MAX_KEEP_UNTAGGED: Final = 10_000
 
 # ECR's repository naming rule as its service model publishes it (RepositoryName: 2..256 of
 # `[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*(\/[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*)*`), with each
@@ -89,6 +91,7 @@ class CleanupConfig:
     image_status: str
     min_age_hours: float
     keep_pulled_within_days: int
+    keep_untagged: int
     protect_in_use: bool
     max_workers: int
     alarm_email: str | None
@@ -122,6 +125,9 @@ class CleanupConfig:
                 minimum=0,
                 maximum=MAX_KEEP_PULLED_WITHIN_DAYS,
             ),
+            keep_untagged=_integer(
+                "keepUntagged", value("keepUntagged"), minimum=0, maximum=MAX_KEEP_UNTAGGED
+            ),
             protect_in_use=_boolean("protectInUse", value("protectInUse")),
             max_workers=_integer("maxWorkers", value("maxWorkers"), minimum=1, maximum=MAX_WORKERS),
             alarm_email=_email("alarmEmail", value("alarmEmail")),
@@ -143,6 +149,7 @@ class CleanupConfig:
             "IMAGE_STATUS": self.image_status,
             "MIN_AGE_HOURS": _number_text(self.min_age_hours),
             "KEEP_PULLED_WITHIN_DAYS": str(self.keep_pulled_within_days),
+            "KEEP_UNTAGGED": str(self.keep_untagged),
             "PROTECT_IN_USE": _bool_text(self.protect_in_use),
             "MAX_WORKERS": str(self.max_workers),
             "POWERTOOLS_SERVICE_NAME": SERVICE_NAME,

@@ -78,6 +78,7 @@ FLAGS = {
     "IMAGE_STATUS": "--image-status",
     "MIN_AGE_HOURS": "--min-age-hours",
     "KEEP_PULLED_WITHIN_DAYS": "--keep-pulled-within-days",
+    "KEEP_UNTAGGED": "--keep-untagged",
     "PROTECT_IN_USE": "--protect-in-use",
     "MAX_WORKERS": "--max-workers",
 }
@@ -150,6 +151,14 @@ def main(
             + _default("keep_pulled_within_days"),
         ),
     ] = None,
+    keep_untagged: Annotated[
+        str | None,
+        typer.Option(
+            metavar="N",
+            help="Keep the N most recently pushed untagged images of each repository. "
+            + _default("keep_untagged"),
+        ),
+    ] = None,
     protect_in_use: Annotated[
         bool,
         typer.Option(
@@ -209,6 +218,7 @@ def main(
             "IMAGE_STATUS": image_status,
             "MIN_AGE_HOURS": min_age_hours,
             "KEEP_PULLED_WITHIN_DAYS": keep_pulled_within_days,
+            "KEEP_UNTAGGED": keep_untagged,
             "PROTECT_IN_USE": protect_in_use,
             "MAX_WORKERS": max_workers,
         }

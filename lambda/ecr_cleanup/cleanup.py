@@ -26,7 +26,7 @@ from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TypeVar, overload
+from typing import Any, TypeVar, overload
 
 from aws_lambda_powertools import Logger
 from botocore.exceptions import BotoCoreError, ClientError
@@ -70,6 +70,10 @@ class OutOfTime(Exception):
 
 class UnreadableIndex(Exception):
     """An index manifest could not be read: its children are unknown, so nothing goes."""
+
+
+class TagLookupFailed(Exception):
+    """ListTagsForResource failed: whether the repository opted out is unknown."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,6 +154,7 @@ class Scan:
     staying: set[str]  # tagged, or out of the run's reach (archived in an ACTIVE run)
     untagged: dict[str, Image]
     children: dict[str, tuple[str, ...]]
+    restoring: set[str]  # untagged and ACTIVATING: a restore someone asked for
 
 
 def run_cleanup(
@@ -160,15 +165,17 @@ def run_cleanup(
     now: datetime,
     deadline: Deadline | None = None,
     progress: Progress | None = None,
+    account_id: str | None = None,
 ) -> RunReport:
     """Clean every repository the request names (or the configured scope) concurrently.
 
     ``progress(report, finished)`` is called from the worker threads after every page and
     every deletion batch, and once more with ``finished=True`` when a repository is done.
+    ``account_id`` (the caller's) lets repository ARNs be built rather than looked up.
     """
     deadline = deadline or Deadline()
     report = RunReport(dry_run=request.dry_run)
-    registry = Registry(clients.ecr, settings.registry_id)
+    registry = Registry(clients.ecr, settings.registry_id, account_id)
     names: list[str] = list(request.repositories or ())
     try:
         if not names:
@@ -196,7 +203,9 @@ def run_cleanup(
             registry=registry,
             dry_run=request.dry_run,
             image_status=settings.image_status,
-            policy=Policy(now, settings.min_age, settings.keep_pulled_within),
+            policy=Policy(
+                now, settings.min_age, settings.keep_pulled_within, settings.keep_untagged
+            ),
             in_use=in_use,
             deadline=deadline,
             progress=progress or _no_progress,
@@ -215,6 +224,11 @@ def clean_repository(job: Job, name: str) -> RepositoryReport:
     """Scan, decide and act on one repository; errors end up in its report, never raised."""
     report = RepositoryReport(name)
     try:
+        job.deadline.check()
+        if _opted_out(job.registry, name):
+            report.skipped = report.complete = True
+            job.progress(report, True)
+            return report
         scan = _scan(job, name, report)
         # The decisions stream into their counts; only the doomed digests are kept.
         doomed = _count_decisions(
@@ -224,6 +238,7 @@ def clean_repository(job: Job, name: str) -> RepositoryReport:
                 children=scan.children,
                 in_use=job.in_use,
                 policy=job.policy,
+                restoring=scan.restoring,
             ),
             report,
             dry_run=job.dry_run,
@@ -236,7 +251,7 @@ def clean_repository(job: Job, name: str) -> RepositoryReport:
         report.complete = True
     except OutOfTime:
         pass
-    except UnreadableIndex as error:
+    except (UnreadableIndex, TagLookupFailed) as error:
         report.error = f"nothing was deleted in this repository: {error}"
     except (ClientError, BotoCoreError) as error:
         report.error = _describe_error(error)
@@ -245,6 +260,13 @@ def clean_repository(job: Job, name: str) -> RepositoryReport:
         report.error = f"unexpected {type(error).__name__}: {error}"
     job.progress(report, True)
     return report
+
+
+def _opted_out(registry: Registry, name: str) -> bool:
+    try:
+        return registry.opted_out(name)
+    except (ClientError, BotoCoreError) as error:
+        raise TagLookupFailed(f"ListTagsForResource failed: {_describe_error(error)}") from None
 
 
 def _scan(job: Job, name: str, report: RepositoryReport) -> Scan:
@@ -258,30 +280,45 @@ def _scan(job: Job, name: str, report: RepositoryReport) -> Scan:
                 indexes.append(detail["imageDigest"])
 
     untagged: dict[str, Image] = {}
-    for page in deadline.paced(registry.untagged_pages(name, job.image_status)):
+    restoring: set[str] = set()
+
+    def record(detail: dict[str, Any]) -> None:
+        digest = detail["imageDigest"]
+        # Interned: 200,000 copies of the same few media types would cost megabytes.
+        media_type = sys.intern(detail.get("imageManifestMediaType", ""))
+        if is_index(media_type):
+            indexes.append(digest)
+        if detail.get("imageTags"):  # tagged since it was listed: it stays
+            staying.add(digest)
+            report.kept[Reason.TAGGED] += 1
+            return
+        staying.discard(digest)  # its tag moved on since the tagged images were read
+        if detail.get("imageStatus") == "ACTIVATING":
+            restoring.add(digest)
+        untagged[digest] = Image(
+            digest=digest,
+            pushed_at=_utc(detail["imagePushedAt"]),
+            media_type=media_type,
+            last_pulled_at=_utc(detail.get("lastRecordedPullTime")),
+            subject=detail.get("subjectManifestDigest"),
+            size=detail.get("imageSizeInBytes", 0),
+        )
+
+    if job.image_status == "ACTIVE":  # ACTIVATING images are not among the ACTIVE ones
+        for details_page in deadline.paced(registry.restoring_pages(name)):
+            report.untagged += len(details_page)
+            for detail in details_page:
+                record({**detail, "imageStatus": "ACTIVATING"})
+
+    for listed in deadline.paced(registry.untagged_pages(name, job.image_status)):
+        # A restore that finished since it was seen is listed again: count it once.
+        page = [digest for digest in listed if digest not in restoring] if restoring else listed
         report.untagged += len(page)
         described = 0
         for details in job.each(lambda batch: registry.describe(name, batch), page):
             described += len(details)
             for detail in details:
-                digest = detail["imageDigest"]
-                # Interned: 200,000 copies of the same few media types would cost megabytes.
-                media_type = sys.intern(detail.get("imageManifestMediaType", ""))
-                if is_index(media_type):
-                    indexes.append(digest)
-                if detail.get("imageTags"):  # tagged since it was listed: it stays
-                    staying.add(digest)
-                    report.kept[Reason.TAGGED] += 1
-                    continue
-                staying.discard(digest)  # its tag moved on since the tagged images were read
-                untagged[digest] = Image(
-                    digest=digest,
-                    pushed_at=_utc(detail["imagePushedAt"]),
-                    media_type=media_type,
-                    last_pulled_at=_utc(detail.get("lastRecordedPullTime")),
-                    subject=detail.get("subjectManifestDigest"),
-                    size=detail.get("imageSizeInBytes", 0),
-                )
+                record(detail)
         report.already_gone += len(page) - described  # deleted since they were listed
         job.progress(report, False)
 
@@ -304,7 +341,7 @@ def _scan(job: Job, name: str, report: RepositoryReport) -> Scan:
                 children[digest] = index_children(manifest)
             except ValueError as error:
                 raise UnreadableIndex(f"index {digest}: {error}") from None
-    return Scan(staying=staying, untagged=untagged, children=children)
+    return Scan(staying=staying, untagged=untagged, children=children, restoring=restoring)
 
 
 @overload

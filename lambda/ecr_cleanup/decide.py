@@ -9,7 +9,10 @@ An untagged image stays when something still needs it:
   accounts and clusters);
 - ``index_child``: an index that stays (tagged, or kept itself) references it, directly or
   through nested indexes;
-- ``referrer``: it is a signature, SBOM or attestation whose subject stays.
+- ``referrer``: it is a signature, SBOM or attestation whose subject stays;
+- ``restoring``: ECR is bringing it back from the archive (``ACTIVATING``): someone asked;
+- ``newest``: among the ``keep_untagged`` most recently pushed of its repository, a
+  rollback window that does not depend on the clock.
 
 Everything else is deleted. Keeping is a closure: the roots are the images that stay
 anyway (tagged ones) and the untagged images with a reason of their own, and the edges
@@ -19,6 +22,7 @@ a kept index stays too.
 
 from __future__ import annotations
 
+import heapq
 from collections import defaultdict
 from collections.abc import Collection, Iterator, Mapping, Sequence
 from collections.abc import Set as AbstractSet
@@ -35,6 +39,8 @@ class Reason(StrEnum):
     RECENTLY_PULLED = "recently_pulled"
     INDEX_CHILD = "index_child"
     REFERRER = "referrer"
+    RESTORING = "restoring"
+    NEWEST = "newest"
     ECR_REFUSED = "ecr_refused"  # set from BatchDeleteImage's answer, never by decide()
     TAGGED = "tagged"  # gained a tag during the scan; set by the scan, never by decide()
     UNREFERENCED = "unreferenced"
@@ -50,6 +56,8 @@ KEEP_REASONS = (
     Reason.IN_USE,
     Reason.ECR_REFUSED,
     Reason.TAGGED,
+    Reason.RESTORING,
+    Reason.NEWEST,
 )
 
 
@@ -79,11 +87,16 @@ class Policy:
     now: datetime
     min_age: timedelta
     keep_pulled_within: timedelta  # zero turns the check off
+    keep_untagged: int = 0  # the newest N untagged images of each repository stay
 
-    def own_reason(self, image: Image, in_use: AbstractSet[str]) -> Reason | None:
+    def own_reason(
+        self, image: Image, in_use: AbstractSet[str], restoring: AbstractSet[str] = frozenset()
+    ) -> Reason | None:
         """A reason to keep the image that does not depend on any other image."""
         if image.digest in in_use:
             return Reason.IN_USE
+        if image.digest in restoring:
+            return Reason.RESTORING
         if image.pushed_at > self.now - self.min_age:
             return Reason.TOO_NEW
         pulled = image.last_pulled_at
@@ -99,6 +112,7 @@ def decide(
     children: Mapping[str, Sequence[str]],
     in_use: AbstractSet[str],
     policy: Policy,
+    restoring: AbstractSet[str] = frozenset(),
 ) -> Iterator[Decision]:
     """Decide every untagged image: one Decision each, in the order ``untagged`` gives.
 
@@ -108,14 +122,28 @@ def decide(
     the order of ``untagged``. A repository can hold hundreds of thousands of untagged
     images, so ``untagged`` is read a few times but never copied, and the decisions are
     yielded rather than collected.
+
+    ``restoring`` holds the untagged digests ECR is restoring from the archive. The
+    ``policy.keep_untagged`` newest images count pushes, not manifests: index children and
+    referrers are not counted (the closure keeps those of a kept image anyway); ties on
+    the push time go to the larger digest, so the choice never depends on listing order.
     """
+    parents = _parents(children)
     referrers: defaultdict[str, list[str]] = defaultdict(list)
     own: dict[str, Reason] = {}
     for image in untagged:
         if image.subject:
             referrers[image.subject].append(image.digest)
-        if reason := policy.own_reason(image, in_use):
+        if reason := policy.own_reason(image, in_use, restoring):
             own[image.digest] = reason
+    if policy.keep_untagged > 0:
+        newest = heapq.nlargest(
+            policy.keep_untagged,
+            (i for i in untagged if not i.subject and i.digest not in parents),
+            key=lambda image: (image.pushed_at, image.digest),
+        )
+        for image in newest:
+            own.setdefault(image.digest, Reason.NEWEST)
     kept = set(staying) | own.keys()
     pending = list(kept)
     while pending:
@@ -125,7 +153,6 @@ def decide(
                 kept.add(needed)
                 pending.append(needed)
 
-    parents = _parents(children)
     for image in untagged:
         digest = image.digest
         if digest in kept:

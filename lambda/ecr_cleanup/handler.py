@@ -57,6 +57,7 @@ def handler(event: Any, context: LambdaContext) -> dict[str, Any]:
         now=datetime.now(UTC),
         deadline=Deadline(context.get_remaining_time_in_millis),
         progress=log_repository,
+        account_id=_account(context),
     )
     record_metrics(metrics, report)
     result = report.as_dict()
@@ -64,6 +65,12 @@ def handler(event: Any, context: LambdaContext) -> dict[str, Any]:
     if report.failed:
         raise RunFailed(_failure_summary(report))
     return result
+
+
+def _account(context: LambdaContext) -> str | None:
+    """The function's own account, from its ARN: repository ARNs then cost no call."""
+    parts = str(getattr(context, "invoked_function_arn", "")).split(":")
+    return parts[4] if len(parts) > 4 and parts[4].isdigit() else None
 
 
 def _log_run(report: RunReport, result: dict[str, Any]) -> None:

@@ -15,6 +15,7 @@ from ecr_cleanup.manifests import INDEX_MEDIA_TYPES
 
 BATCH_LIMIT = 100  # BatchDeleteImage, BatchGetImage and DescribeImages(imageIds) accept 1..100
 PAGE_SIZE = 1000  # the largest ListImages / DescribeImages / DescribeRepositories page
+SKIP_TAG = ("ecr-untagged-cleanup", "skip")  # a repository resource tag that opts it out
 _MANIFEST_TYPES = (
     *sorted(INDEX_MEDIA_TYPES),
     "application/vnd.oci.image.manifest.v1+json",
@@ -44,9 +45,21 @@ class Deleted:
 class Registry:
     """One ECR registry (the caller's, or ``registry_id``) seen through one shared client."""
 
-    def __init__(self, client: Any, registry_id: str | None = None) -> None:
+    def __init__(
+        self, client: Any, registry_id: str | None = None, account_id: str | None = None
+    ) -> None:
+        """``account_id`` is the caller's (Lambda's context gives it for free): with it, or
+        ``registry_id``, a repository's ARN is built instead of looked up."""
         self._ecr = client
         self._registry = {"registryId": registry_id} if registry_id else {}
+        self._arns: dict[str, str] = {}
+        owner = registry_id or account_id
+        meta = getattr(client, "meta", None)
+        self._arn_prefix = (
+            f"arn:{meta.partition}:ecr:{meta.region_name}:{owner}:repository/"
+            if owner and meta
+            else None
+        )
 
     def repositories(self) -> Iterator[str]:
         """Every repository name in the registry (DescribeRepositories, 1000 a page)."""
@@ -55,7 +68,24 @@ class Registry:
         )
         for page in pages:
             for repository in page["repositories"]:
+                self._arns[repository["repositoryName"]] = repository["repositoryArn"]
                 yield repository["repositoryName"]
+
+    def repository_arn(self, repository: str) -> str:
+        """The ARN from the listing or built; else one DescribeRepositories (local command)."""
+        if arn := self._arns.get(repository):
+            return arn
+        if self._arn_prefix:
+            return self._arn_prefix + repository
+        response = self._ecr.describe_repositories(**self._registry, repositoryNames=[repository])
+        arn = response["repositories"][0]["repositoryArn"]
+        return str(arn)
+
+    def opted_out(self, repository: str) -> bool:
+        """True when the repository carries the tag ``ecr-untagged-cleanup=skip``
+        (ListTagsForResource: one call, not paged)."""
+        response = self._ecr.list_tags_for_resource(resourceArn=self.repository_arn(repository))
+        return any((tag["Key"], tag["Value"]) == SKIP_TAG for tag in response.get("tags", []))
 
     def untagged_pages(self, repository: str, image_status: str) -> Iterator[list[str]]:
         """The untagged digests, one ListImages page (up to 1000) at a time."""
@@ -98,6 +128,21 @@ class Registry:
             )
             for page in pages:
                 yield page["imageDetails"]
+
+    def restoring_pages(self, repository: str) -> Iterator[list[dict[str, Any]]]:
+        """Details of the untagged images being restored from the archive, 1000 a page.
+
+        Only needed when the run cleans ACTIVE images: a listing without ``imageStatus``
+        shows ACTIVE images only, and an ACTIVATING index must keep its children.
+        """
+        pages = self._ecr.get_paginator("describe_images").paginate(
+            **self._registry,
+            repositoryName=repository,
+            filter={"tagStatus": "UNTAGGED", "imageStatus": "ACTIVATING"},
+            PaginationConfig={"PageSize": PAGE_SIZE},
+        )
+        for page in pages:
+            yield page["imageDetails"]
 
     def describe(self, repository: str, digests: Sequence[str]) -> list[dict[str, Any]]:
         """Details of up to 100 images; images deleted since they were listed are left out.

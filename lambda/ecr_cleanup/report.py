@@ -28,6 +28,7 @@ class RepositoryReport:
     failures: list[Failure] = field(default_factory=list)
     error: str | None = None
     complete: bool = False
+    skipped: bool = False  # opted out by its ecr-untagged-cleanup=skip tag: nothing read
 
     def add_failures(self, failures: list[Failure]) -> None:
         self.failed += len(failures)
@@ -44,6 +45,7 @@ class RepositoryReport:
                 {"digest": f.digest, "code": f.code, "reason": f.reason} for f in self.failures
             ],
             "error": self.error,
+            "skipped": self.skipped,
         }
 
 
@@ -85,6 +87,7 @@ class RunReport:
             "kept": _kept(kept),
             "repositories": len(self.repositories),
             "repositories_failed": sum(1 for r in self.repositories if r.error),
+            "repositories_skipped": sum(1 for r in self.repositories if r.skipped),
         }
 
     def as_dict(self) -> dict[str, Any]:

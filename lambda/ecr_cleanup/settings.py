@@ -54,6 +54,7 @@ class Settings(BaseModel):
         default=24, alias="MIN_AGE_HOURS", ge=0, le=87_600, allow_inf_nan=False
     )
     keep_pulled_within_days: int = Field(default=7, alias="KEEP_PULLED_WITHIN_DAYS", ge=0, le=3_650)
+    keep_untagged: int = Field(default=0, alias="KEEP_UNTAGGED", ge=0, le=10_000)
     protect_in_use: Boolean = Field(default=True, alias="PROTECT_IN_USE")
     max_workers: int = Field(default=4, alias="MAX_WORKERS", ge=1, le=16)
 

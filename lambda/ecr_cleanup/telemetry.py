@@ -23,6 +23,8 @@ KEPT_METRICS = {
     Reason.IN_USE: "KeptInUse",
     Reason.ECR_REFUSED: "KeptEcrRefused",
     Reason.TAGGED: "KeptTagged",
+    Reason.RESTORING: "KeptRestoring",
+    Reason.NEWEST: "KeptNewest",
 }
 
 
@@ -38,6 +40,8 @@ def record_metrics(metrics: Metrics, report: RunReport) -> None:
     processed = sum(1 for r in report.repositories if r.complete)
     metrics.add_metric(name="RepositoriesProcessed", unit=count, value=processed)
     metrics.add_metric(name="RepositoriesFailed", unit=count, value=totals["repositories_failed"])
+    skipped = totals["repositories_skipped"]
+    metrics.add_metric(name="RepositoriesSkipped", unit=count, value=skipped)
     # Only the time budget makes a run incomplete here; errors have their own alarms.
     metrics.add_metric(name="RunsIncomplete", unit=count, value=int(report.ran_out_of_time))
     for reason, name in KEPT_METRICS.items():

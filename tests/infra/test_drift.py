@@ -38,6 +38,7 @@ MAPPED = {
     "imageStatus": ("IMAGE_STATUS", "image_status", "text"),
     "minAgeHours": ("MIN_AGE_HOURS", "min_age_hours", "number"),
     "keepPulledWithinDays": ("KEEP_PULLED_WITHIN_DAYS", "keep_pulled_within_days", "number"),
+    "keepUntagged": ("KEEP_UNTAGGED", "keep_untagged", "number"),
     "protectInUse": ("PROTECT_IN_USE", "protect_in_use", "bool"),
     "maxWorkers": ("MAX_WORKERS", "max_workers", "number"),
 }

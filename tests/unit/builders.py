@@ -22,9 +22,14 @@ def digest(name: str) -> str:
 
 
 def policy(
-    *, min_age: timedelta = timedelta(hours=24), keep_pulled: timedelta = timedelta(days=7)
+    *,
+    min_age: timedelta = timedelta(hours=24),
+    keep_pulled: timedelta = timedelta(days=7),
+    keep_untagged: int = 0,
 ) -> Policy:
-    return Policy(now=NOW, min_age=min_age, keep_pulled_within=keep_pulled)
+    return Policy(
+        now=NOW, min_age=min_age, keep_pulled_within=keep_pulled, keep_untagged=keep_untagged
+    )
 
 
 def image(

@@ -36,6 +36,7 @@ class Case:
     children: dict[str, list[str]] = field(default_factory=dict)
     in_use: set[str] = field(default_factory=set)
     policy: Policy = field(default_factory=policy)
+    restoring: set[str] = field(default_factory=set)
 
 
 def decisions_by_digest(*args: Any, **kwargs: Any) -> dict[str, Decision]:
@@ -53,6 +54,7 @@ def outcome(case: Case) -> dict[str, tuple[bool, Reason]]:
         },
         in_use={digest(name) for name in case.in_use},
         policy=case.policy,
+        restoring={digest(name) for name in case.restoring},
     )
     assert all(d.digest == key for key, d in decisions.items())
     return {names.get(key, key): (d.delete, d.reason) for key, d in decisions.items()}
@@ -298,6 +300,82 @@ CASES = {
         untagged=[image("idx", media_type=OCI_INDEX)],
         children={"idx": []},
         expected={"idx": Reason.UNREFERENCED},
+    ),
+    # -- restoring ---------------------------------------------------------------------
+    "restoring/an old image on its way back from the archive": Case(
+        untagged=[image("a"), image("b")],
+        restoring={"a"},
+        expected={"a": Reason.RESTORING, "b": Reason.UNREFERENCED},
+    ),
+    "restoring/a restoring index keeps its children": Case(
+        untagged=[
+            image("idx", media_type=OCI_INDEX),
+            image("amd64"),
+            image("sig", subject="amd64"),
+        ],
+        children={"idx": ["amd64"]},
+        restoring={"idx"},
+        expected={"idx": Reason.RESTORING, "amd64": Reason.INDEX_CHILD, "sig": Reason.REFERRER},
+    ),
+    "restoring/in_use beats restoring, restoring beats too_new": Case(
+        untagged=[image("a", age=HOUR), image("b", age=HOUR)],
+        restoring={"a", "b"},
+        in_use={"b"},
+        expected={"a": Reason.RESTORING, "b": Reason.IN_USE},
+    ),
+    # -- newest ------------------------------------------------------------------------
+    "newest/the two most recently pushed stay, whatever their age": Case(
+        untagged=[
+            image("d", age=40 * DAY),
+            image("b", age=20 * DAY),
+            image("c", age=30 * DAY),
+            image("a", age=10 * DAY),
+        ],
+        policy=policy(keep_untagged=2),
+        expected={
+            "a": Reason.NEWEST,
+            "b": Reason.NEWEST,
+            "c": Reason.UNREFERENCED,
+            "d": Reason.UNREFERENCED,
+        },
+    ),
+    "newest/zero keeps none": Case(
+        untagged=[image("a")], policy=policy(keep_untagged=0), expected={"a": Reason.UNREFERENCED}
+    ),
+    "newest/more than there are keeps all": Case(
+        untagged=[image("a"), image("b", age=40 * DAY)],
+        policy=policy(keep_untagged=5),
+        expected={"a": Reason.NEWEST, "b": Reason.NEWEST},
+    ),
+    "newest/an image with its own reason still takes a place in the window": Case(
+        untagged=[image("a", age=HOUR), image("b", age=10 * DAY), image("c", age=20 * DAY)],
+        policy=policy(keep_untagged=2),
+        expected={"a": Reason.TOO_NEW, "b": Reason.NEWEST, "c": Reason.UNREFERENCED},
+    ),
+    "newest/children and referrers do not count; a newest index keeps them": Case(
+        untagged=[
+            image("idx", media_type=OCI_INDEX, age=10 * DAY),
+            image("amd64", age=5 * DAY),
+            image("sig", subject="idx", age=4 * DAY),
+            image("old", age=20 * DAY),
+            image("older", age=30 * DAY),
+        ],
+        children={"idx": ["amd64"]},
+        policy=policy(keep_untagged=2),
+        expected={
+            "idx": Reason.NEWEST,
+            "amd64": Reason.INDEX_CHILD,
+            "sig": Reason.REFERRER,
+            "old": Reason.NEWEST,
+            "older": Reason.UNREFERENCED,
+        },
+    ),
+    "newest/children of a tagged index do not count either": Case(
+        untagged=[image("amd64", age=DAY + HOUR), image("old", age=20 * DAY)],
+        tagged={"idx"},
+        children={"idx": ["amd64"]},
+        policy=policy(keep_untagged=1),
+        expected={"amd64": Reason.INDEX_CHILD, "old": Reason.NEWEST},
     ),
     # -- priority ----------------------------------------------------------------------
     "priority/in_use beats too_new and recently_pulled": Case(

@@ -41,6 +41,7 @@ class World:
     in_use: frozenset[str]
     policy: Policy
     existing: frozenset[str]  # every manifest in the repository, tagged or not
+    restoring: frozenset[str] = frozenset()
 
     def decide(self, images: list[Image] | None = None) -> dict[str, object]:
         return {
@@ -51,6 +52,7 @@ class World:
                 children=self.children,
                 in_use=self.in_use,
                 policy=self.policy,
+                restoring=self.restoring,
             )
         }
 
@@ -147,8 +149,12 @@ def worlds(draw: st.DrawFn) -> World:
         now=NOW,
         min_age=timedelta(hours=draw(st.sampled_from([0, 1, 24, 48]))),
         keep_pulled_within=timedelta(days=draw(st.integers(0, 14))),
+        keep_untagged=draw(st.sampled_from([0, 0, 1, 2, 5])),
     )
+    untagged = sorted(image.digest for image in images)
+    restoring = draw(st.sets(st.sampled_from(untagged), max_size=2)) if untagged else set()
     return World(
+        restoring=frozenset(restoring),
         images=images,
         tagged=frozenset(tagged),
         children=children,
@@ -161,16 +167,29 @@ def worlds(draw: st.DrawFn) -> World:
 # -- the model -----------------------------------------------------------------------------
 
 
+def newest(world: World) -> set[str]:
+    """A full sort, newest first (ties: the larger digest), of the images that are neither
+    an index's child nor a referrer."""
+    parents = parents_of(world)
+    pushes = [i for i in world.images if i.digest not in parents and i.subject is None]
+    pushes.sort(key=lambda i: (i.pushed_at, i.digest), reverse=True)
+    return {i.digest for i in pushes[: world.policy.keep_untagged]}
+
+
 def own_reason(image: Image, world: World) -> Reason | None:
     now = world.policy.now
     if image.digest in world.in_use:
         return Reason.IN_USE
+    if image.digest in world.restoring:
+        return Reason.RESTORING
     if now - image.pushed_at < world.policy.min_age:
         return Reason.TOO_NEW
     window = world.policy.keep_pulled_within
     pulled = image.last_pulled_at
     if window > timedelta(0) and pulled is not None and now - pulled < window:
         return Reason.RECENTLY_PULLED
+    if image.digest in newest(world):
+        return Reason.NEWEST
     return None
 
 

@@ -54,6 +54,7 @@ def test_as_dict_is_json_and_complete() -> None:
         "kept": {str(reason): 0 for reason in KEEP_REASONS} | {"too_new": 2, "index_child": 3},
         "failures": [{"digest": digest("f0"), "code": "KmsError", "reason": "kms key disabled"}],
         "error": None,
+        "skipped": False,
     }
 
 
@@ -77,6 +78,7 @@ def test_totals_add_up_across_repositories() -> None:
                 kept=Counter({Reason.IN_USE: 1, Reason.REFERRER: 1}),
             ),
             repository("c", error="AccessDeniedException: no", complete=False),
+            repository("d", skipped=True),
         ],
     )
     totals = report.as_dict()["totals"]
@@ -87,8 +89,9 @@ def test_totals_add_up_across_repositories() -> None:
     assert totals["bytes_reclaimed"] == 42
     assert totals["kept"]["in_use"] == 3
     assert totals["kept"]["referrer"] == 1
-    assert totals["repositories"] == 3
+    assert totals["repositories"] == 4
     assert totals["repositories_failed"] == 1
+    assert totals["repositories_skipped"] == 1
 
 
 def test_kept_has_every_reason_key_even_when_zero() -> None:
@@ -104,6 +107,8 @@ def test_kept_has_every_reason_key_even_when_zero() -> None:
         "in_use",
         "ecr_refused",
         "tagged",
+        "restoring",
+        "newest",
     }
 
 
