@@ -54,10 +54,14 @@ def in_scope(name: str, include: list[str], exclude: list[str]) -> bool:
 
 
 def repositories_called(ecr: LocalEcr) -> set[str]:
+    """Repositories named by a call: by name, or by ARN (ListTagsForResource)."""
     return {
         str(call.params["repositoryName"])
+        if "repositoryName" in call.params
+        else str(call.params["resourceArn"]).split(":repository/", 1)[1]
         for call in ecr.calls
-        if call.service == "ecr" and "repositoryName" in call.params
+        if call.service == "ecr"
+        and ("repositoryName" in call.params or "resourceArn" in call.params)
     }
 
 

@@ -225,16 +225,18 @@ def test_payload_repositories_must_fall_within_the_configured_scope(
 def fewest_calls(untagged: int, image_status: str = "ACTIVE") -> Counter[str]:
     """The calls one repository of ``untagged`` plain untagged images needs, at least.
 
-    ListImages: one per 1,000 (one for none), and before deleting one page of the tags, read
-    again (an image tagged during the scan is spared). DescribeImages: one per 100 listed,
-    one page of the tagged images and, when only ACTIVE images are cleaned, one page of the
-    archived untagged ones (an archived index keeps its children; see cleanup.py).
+    ListTagsForResource: one (the opt-out tag). ListImages: one per 1,000 (one for none),
+    and before deleting one page of the tags, read again (an image tagged during the scan
+    is spared). DescribeImages: one per 100 listed, one page of the tagged images and, when
+    only ACTIVE images are cleaned, one page each of the archived and the ACTIVATING
+    untagged ones (an archived or restoring index keeps its children; see cleanup.py).
     BatchDeleteImage: one per 100.
     """
     calls = Counter(
         {
+            "ListTagsForResource": 1,
             "ListImages": max(1, math.ceil(untagged / 1000)),
-            "DescribeImages": math.ceil(untagged / 100) + 1 + (image_status == "ACTIVE"),
+            "DescribeImages": math.ceil(untagged / 100) + 1 + 2 * (image_status == "ACTIVE"),
         }
     )
     if untagged:
@@ -284,7 +286,12 @@ def test_concurrent_workers_clean_every_repository_with_the_fewest_calls(
         assert untagged_digests(ecr, name) == set(), name
         assert len(tagged_digests(ecr, name)) == 2, name
 
-        calls = [c for c in ecr_calls(ecr) if c.params.get("repositoryName") == name]
+        calls = [
+            c
+            for c in ecr_calls(ecr)
+            if c.params.get("repositoryName") == name
+            or str(c.params.get("resourceArn", "")).endswith(f":repository/{name}")
+        ]
         per_operation = Counter(c.operation for c in calls)
         assert per_operation == fewest_calls(count, image_status), name
     assert repeated_calls(ecr) == 0, "no call twice for the same data"

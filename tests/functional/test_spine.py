@@ -40,11 +40,14 @@ def test_real_run_deletes_every_untagged_image_over_many_pages(ecr: LocalEcr, in
     (repository,) = result["repositories"]
     assert repository["name"] == "app" and repository["deleted"] == 2500
 
-    # The minimum: ceil(U/1000) listings plus one page of tags read again before deleting,
-    # ceil(U/100) describes plus one page each for the images that stay anyway (tagged;
-    # archived untagged), ceil(D/100) deletions, and no manifest reads without an index.
+    # The minimum: one ListTagsForResource (the opt-out tag), ceil(U/1000) listings plus one
+    # page of tags read again before deleting, ceil(U/100) describes plus one page each for
+    # the images that stay anyway (tagged; archived untagged) and those being restored
+    # (ACTIVATING, unseen by an ACTIVE listing), ceil(D/100) deletions, and no manifest
+    # reads without an index.
+    assert ecr.count("ListTagsForResource") == 1
     assert ecr.count("ListImages") == math.ceil(2500 / 1000) + 1
-    assert ecr.count("DescribeImages") == math.ceil(2500 / 100) + 2
+    assert ecr.count("DescribeImages") == math.ceil(2500 / 100) + 3
     assert ecr.count("BatchDeleteImage") == math.ceil(2500 / 100)
     assert ecr.count("BatchGetImage") == 0
     for call in ecr.calls:
