@@ -28,6 +28,7 @@ from .faults import Faults
 from .inuse import image_uri
 from .middleware import INTERNAL_HEADER, CallLog, FidelityMiddleware
 from .registry import (
+    ACTIVATING,
     ACTIVE,
     ARCHIVED,
     LOCK,
@@ -394,6 +395,18 @@ class LocalEcr:
         with LOCK:
             image = self._image(repo, digest)
             image.status, image.last_archived_at = ARCHIVED, utcnow()
+
+    def start_restore(self, repo: str, digest: str) -> None:
+        """Leave the image ACTIVATING, as real ECR does for up to 20 minutes of a restore."""
+        with LOCK:
+            image = self._image(repo, digest)
+            image.status = ACTIVATING
+
+    def tag_repository(self, repo: str, tags: dict[str, str]) -> None:
+        """Resource tags on the repository (TagResource, through the endpoint like a user)."""
+        ecr = self.client("ecr")
+        arn = ecr.describe_repositories(repositoryNames=[repo])["repositories"][0]["repositoryArn"]
+        ecr.tag_resource(resourceArn=arn, tags=[{"Key": k, "Value": v} for k, v in tags.items()])
 
     def restore(self, repo: str, digest: str) -> None:
         """Finish a restore at once (real ECR passes through ACTIVATING for ~20 minutes)."""
