@@ -203,11 +203,12 @@ def cleanup_policy(
 ) -> iam.PolicyDocument:
     """The function's single policy, derived from the configuration.
 
-    ListImages, DescribeImages, BatchGetImage and BatchDeleteImage reach only the configured
-    repositories, on the narrowest patterns that cover them (`repository/*` only when `*`
-    itself is configured, and never `Resource: *`). Exclusions do not narrow them: IAM cannot
-    express "every repository except these", so excluded repositories are protected by the
-    function's own filter. DescribeRepositories, needed only for globs, is on `repository/*`.
+    ListImages, DescribeImages, BatchGetImage, BatchDeleteImage and ListTagsForResource reach
+    only the configured repositories, on the narrowest patterns that cover them
+    (`repository/*` only when `*` itself is configured, and never `Resource: *`). Exclusions
+    do not narrow them: IAM cannot express "every repository except these", so excluded
+    repositories are protected by the function's own filter. DescribeRepositories, needed
+    only for globs, is on `repository/*`.
     """
     stack = Stack.of(scope)
 
@@ -228,6 +229,8 @@ def cleanup_policy(
                 "ecr:DescribeImages",
                 "ecr:BatchGetImage",
                 "ecr:BatchDeleteImage",
+                # The opt-out tag (ecr-untagged-cleanup=skip), read before each scan.
+                "ecr:ListTagsForResource",
             ],
             resources=[
                 repository_arn(name) for name in repository_resource_names(config.repositories)

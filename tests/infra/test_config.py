@@ -44,6 +44,7 @@ def test_defaults() -> None:
         image_status="ACTIVE",
         min_age_hours=24.0,
         keep_pulled_within_days=7,
+        keep_untagged=0,
         protect_in_use=True,
         max_workers=4,
         alarm_email=None,
@@ -98,6 +99,7 @@ def test_json_lists_and_numbers_are_accepted() -> None:
 def test_upper_bounds_are_the_functions() -> None:
     assert config(minAgeHours="87600").min_age_hours == 87_600
     assert config(keepPulledWithinDays="3650").keep_pulled_within_days == 3_650
+    assert config(keepUntagged="10000").keep_untagged == 10_000
 
 
 def test_environment_holds_exactly_the_names_the_function_reads() -> None:
@@ -110,6 +112,7 @@ def test_environment_holds_exactly_the_names_the_function_reads() -> None:
         "IMAGE_STATUS": "ACTIVE",
         "MIN_AGE_HOURS": "36",
         "KEEP_PULLED_WITHIN_DAYS": "7",
+        "KEEP_UNTAGGED": "0",
         "PROTECT_IN_USE": "true",
         "MAX_WORKERS": "4",
         "POWERTOOLS_SERVICE_NAME": "ecr-untagged-cleanup",
@@ -151,6 +154,9 @@ def test_invalid_repository_patterns(pattern: str) -> None:
 
 
 INVALID = [
+    ("keepUntagged", "-1"),
+    ("keepUntagged", "10001"),
+    ("keepUntagged", "2.5"),
     ("repositories", ""),
     ("repositories", " , "),
     ("repositories", "Web"),

@@ -52,7 +52,10 @@ def test_batch_delete_covers_exactly_the_selected_repositories(
     chosen, samples = configuration
     _, stack = make_app(repositories=",".join(chosen))
     template = Template.from_stack(stack)
-    granted = resources_for(role_statements(template), "ecr:BatchDeleteImage")
+    statements = role_statements(template)
+    granted = resources_for(statements, "ecr:BatchDeleteImage")
+    # The opt-out tag is read on exactly the repositories that can be cleaned.
+    assert resources_for(statements, "ecr:ListTagsForResource") == granted
     assert "*" not in granted
     exact = all(
         pattern.count("?") == glob.count("?")

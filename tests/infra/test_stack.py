@@ -22,7 +22,13 @@ from tests.infra.cdk_helpers import (
 )
 
 ACCOUNT_ARN = "arn:aws:ecr:eu-west-1:111122223333:repository/"
-ECR_ACTIONS = ["ecr:BatchDeleteImage", "ecr:BatchGetImage", "ecr:DescribeImages", "ecr:ListImages"]
+ECR_ACTIONS = [
+    "ecr:BatchDeleteImage",
+    "ecr:BatchGetImage",
+    "ecr:DescribeImages",
+    "ecr:ListImages",
+    "ecr:ListTagsForResource",
+]
 
 
 def logical_id(template: Template, resource_type: str) -> str:
@@ -76,6 +82,7 @@ def test_function_environment(template: Template) -> None:
         "IMAGE_STATUS": "ACTIVE",
         "MIN_AGE_HOURS": "24",
         "KEEP_PULLED_WITHIN_DAYS": "7",
+        "KEEP_UNTAGGED": "0",
         "PROTECT_IN_USE": "true",
         "MAX_WORKERS": "4",
         "POWERTOOLS_SERVICE_NAME": "ecr-untagged-cleanup",
@@ -93,6 +100,7 @@ def test_function_environment_follows_the_context() -> None:
         imageStatus="ANY",
         minAgeHours="48",
         keepPulledWithinDays="0",
+        keepUntagged="5",
         protectInUse="false",
         maxWorkers="8",
     )
@@ -105,6 +113,7 @@ def test_function_environment_follows_the_context() -> None:
         "IMAGE_STATUS": "ANY",
         "MIN_AGE_HOURS": "48",
         "KEEP_PULLED_WITHIN_DAYS": "0",
+        "KEEP_UNTAGGED": "5",
         "PROTECT_IN_USE": "false",
         "MAX_WORKERS": "8",
         "POWERTOOLS_SERVICE_NAME": "ecr-untagged-cleanup",
@@ -198,7 +207,7 @@ def test_role_has_one_inline_policy_and_no_managed_policy(template: Template) ->
     ]
 
 
-def test_ecr_actions_are_exactly_the_four_on_the_repositories(template: Template) -> None:
+def test_ecr_actions_are_exactly_the_five_on_the_repositories(template: Template) -> None:
     statements = cleanup_statements(template)
     ecr = [s for s in statements if any(a.startswith("ecr:") for a in s["Action"])]
     by_sid = {s["Sid"]: s for s in ecr}
