@@ -15,6 +15,7 @@ from ecr_cleanup.clients import Clients, make_clients
 from ecr_cleanup.errors import ConfigError, InvalidRequest
 from ecr_cleanup.report import RepositoryReport, RunReport
 from ecr_cleanup.request import parse_request
+from ecr_cleanup.sdk import check_sdk
 from ecr_cleanup.settings import Settings
 from ecr_cleanup.telemetry import record_metrics, repository_fields, run_fields
 
@@ -31,7 +32,9 @@ class RunFailed(RuntimeError):
 def container() -> tuple[Settings, Clients]:
     """Settings and clients, built once per container (an invalid setting is not cached)."""
     settings = Settings.from_env(os.environ)
-    return settings, make_clients(settings.max_workers, in_use=settings.protect_in_use)
+    clients = make_clients(settings.max_workers, in_use=settings.protect_in_use)
+    check_sdk(clients)  # before any call: a model without a member would drop it silently
+    return settings, clients
 
 
 @logger.inject_lambda_context(clear_state=True)
