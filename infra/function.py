@@ -26,6 +26,9 @@ from infra.config import CleanupConfig
 from infra.iam import repository_resource_names
 
 LAMBDA_DIR: Final = Path(__file__).resolve().parent.parent / "lambda"
+# The pinned boto3/botocore (requirements-layer.txt), built by tools/setup.sh: the function
+# must not decide on the runtime's SDK, whose models may lack members the decisions read.
+SDK_LAYER_DIR: Final = Path(__file__).resolve().parent.parent / "build" / "sdk-layer"
 HANDLER: Final = "ecr_cleanup.handler.handler"
 
 # The asset is an allow-list, read top to bottom (the last matching pattern wins): only the
@@ -88,6 +91,20 @@ RETENTION: Final = {
 }
 
 
+class MissingSdkLayer(RuntimeError):
+    """The SDK layer's folder has not been built: synth stops and says how to build it."""
+
+
+def sdk_layer_code() -> lambda_.Code:
+    """The layer's code from build/sdk-layer (offline: setup.sh built it from the pins)."""
+    if not (SDK_LAYER_DIR / "python" / "botocore").is_dir():
+        raise MissingSdkLayer(
+            f"{SDK_LAYER_DIR} holds no SDK layer: run `bash tools/setup.sh` (it builds the "
+            "pinned boto3/botocore layer from requirements-layer.txt), then synth again"
+        )
+    return lambda_.Code.from_asset(str(SDK_LAYER_DIR), exclude=[".installed"])
+
+
 def powertools_layer_arn() -> str:
     """`{{resolve:ssm:<parameter>}}`: the layer ARN, looked up by CloudFormation at deploy time."""
     return CfnDynamicReference(
@@ -135,7 +152,15 @@ class CleanupFunction(Construct):
             layers=[
                 lambda_.LayerVersion.from_layer_version_arn(
                     self, "Powertools", powertools_layer_arn()
-                )
+                ),
+                lambda_.LayerVersion(
+                    self,
+                    "Sdk",
+                    code=sdk_layer_code(),
+                    compatible_runtimes=[lambda_.Runtime.PYTHON_3_14],
+                    compatible_architectures=[lambda_.Architecture.ARM_64],
+                    description="The pinned boto3/botocore the cleanup decisions rely on",
+                ),
             ],
             timeout=Duration.minutes(15),
             memory_size=256,

@@ -3,6 +3,7 @@
 #   .venv/       Python 3.11+ with requirements-dev.txt (constrained by constraints.txt)
 #   node_modules the pinned CDK CLI (package-lock.json)
 #   .venv-scan/  checkov, kept apart because its dependencies conflict with ours
+#   build/sdk-layer/  the pinned boto3/botocore the function ships as a layer (pure Python)
 # Re-running it is cheap: each part is skipped while its pin files are unchanged.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -17,6 +18,21 @@ if [ "$(cat .venv/.installed 2>/dev/null)" != "$want" ]; then
   .venv/bin/python -m pip install --quiet --disable-pip-version-check \
     -r requirements-dev.txt -c constraints.txt
   echo "$want" > .venv/.installed
+fi
+
+# The function's SDK layer: pure-Python wheels only (the layer runs on arm64 Lambda), so that
+# `cdk synth` packages it offline. Lambda puts a layer's python/ on sys.path before the
+# runtime's own boto3.
+want=$(stamp requirements-layer.txt constraints.txt)
+if [ "$(cat build/sdk-layer/.installed 2>/dev/null)" != "$want" ]; then
+  echo "setup: building the SDK layer into build/sdk-layer" >&2
+  rm -rf build/sdk-layer
+  .venv/bin/python -m pip install --quiet --disable-pip-version-check --no-compile \
+    --only-binary=:all: --platform manylinux2014_aarch64 --implementation cp \
+    --python-version 3.14 --target build/sdk-layer/python \
+    -r requirements-layer.txt -c constraints.txt
+  rm -rf build/sdk-layer/python/bin
+  echo "$want" > build/sdk-layer/.installed
 fi
 
 if [ -f package-lock.json ]; then

@@ -11,8 +11,9 @@ import pytest
 from aws_cdk import App, Stack
 from aws_cdk import aws_lambda as lambda_
 
+from infra import function as function_module
 from infra.config import CleanupConfig
-from infra.function import ASSET_EXCLUDE, LAMBDA_DIR
+from infra.function import ASSET_EXCLUDE, LAMBDA_DIR, SDK_LAYER_DIR, MissingSdkLayer
 from tests.infra.cdk_helpers import cdk_context, make_app
 
 HANDLER_FILE = LAMBDA_DIR / "ecr_cleanup" / "handler.py"
@@ -138,3 +139,39 @@ def _site_packages_of(module: str) -> Path:
     spec = importlib.util.find_spec(module)
     assert spec is not None and spec.origin is not None, f"{module} is not installed"
     return Path(spec.origin).resolve().parents[1]
+
+
+def _pins(path: Path) -> dict[str, str]:
+    pins = {}
+    for line in path.read_text().splitlines():
+        name, _, version = line.split("#", 1)[0].strip().partition("==")
+        if version:
+            pins[name.split("[", 1)[0].lower()] = version
+    return pins
+
+
+def test_the_sdk_layer_pins_are_the_functions() -> None:
+    """requirements-layer.txt ships exactly the boto3/botocore requirements.txt tests with."""
+    root = LAMBDA_DIR.parent
+    layer = _pins(root / "requirements-layer.txt")
+    assert set(layer) == {"boto3", "botocore"}
+    function = _pins(root / "requirements.txt")
+    assert layer == {name: function[name] for name in layer}
+
+
+def test_the_built_layer_holds_the_pinned_versions_as_pure_python() -> None:
+    python = SDK_LAYER_DIR / "python"
+    if not python.is_dir():
+        pytest.skip("build/sdk-layer not built (tools/setup.sh builds it)")
+    pins = _pins(LAMBDA_DIR.parent / "requirements-layer.txt")
+    for name, version in pins.items():
+        assert (python / f"{name}-{version}.dist-info").is_dir(), f"{name} {version} not built"
+    assert not [p for p in python.rglob("*") if p.suffix in (".so", ".pyd")], "pure Python"
+
+
+def test_synth_without_the_layer_says_to_run_setup(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(function_module, "SDK_LAYER_DIR", tmp_path / "absent")
+    with pytest.raises(MissingSdkLayer, match=r"tools/setup\.sh"):
+        make_app(outdir=tmp_path / "cdk.out")

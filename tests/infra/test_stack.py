@@ -122,12 +122,20 @@ def test_function_environment_follows_the_context() -> None:
     }
 
 
+def test_the_pinned_sdk_ships_as_a_layer_for_the_functions_runtime(template: Template) -> None:
+    layer = one(template, "AWS::Lambda::LayerVersion")["Properties"]
+    assert layer["CompatibleRuntimes"] == ["python3.14"]
+    assert layer["CompatibleArchitectures"] == ["arm64"]
+    assert "S3Key" in layer["Content"], "an asset, packaged at synth from build/sdk-layer"
+
+
 def test_powertools_layer_is_the_exact_release_through_its_public_ssm_parameter(
     template: Template,
 ) -> None:
     function = one(template, "AWS::Lambda::Function")["Properties"]
     assert function["Layers"] == [
-        "{{resolve:ssm:/aws/service/powertools/python/arm64/python3.14/3.37.0}}"
+        "{{resolve:ssm:/aws/service/powertools/python/arm64/python3.14/3.37.0}}",
+        {"Ref": logical_id(template, "AWS::Lambda::LayerVersion")},
     ]
     assert POWERTOOLS_LAYER_PARAMETER.endswith(f"/python3.14/{POWERTOOLS_VERSION}")
     # A dynamic reference, not a stack parameter (CDK's own BootstrapVersion is the only one).
