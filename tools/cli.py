@@ -342,7 +342,7 @@ def execute(
     kills this process.
     """
     deadline = monotonic_deadline(budget, margin_seconds=0) if budget else None
-    names = _repositories(settings, clients)
+    names, account = _repositories(settings, clients)
     request = Request(dry_run=settings.dry_run, repositories=names, source="cli")
     total = None if names is None else len(names)
     with _progress_bar(console, total, settings.dry_run) as show_progress:
@@ -353,7 +353,13 @@ def execute(
                 log.info("repository done", extra=repository_fields(report, request.dry_run))
 
         return run_cleanup(
-            settings, request, clients, now=datetime.now(UTC), deadline=deadline, progress=progress
+            settings,
+            request,
+            clients,
+            now=datetime.now(UTC),
+            deadline=deadline,
+            progress=progress,
+            account_id=account,
         )
 
 
@@ -365,17 +371,20 @@ def exit_code(report: RunReport) -> int:
     return EXIT_OK
 
 
-def _repositories(settings: Settings, clients: Clients) -> tuple[str, ...] | None:
-    """The repositories in scope, listed up front so that the progress bar has a total.
+def _repositories(
+    settings: Settings, clients: Clients
+) -> tuple[tuple[str, ...] | None, str | None]:
+    """The repositories in scope, listed up front so that the progress bar has a total, and
+    the registry's account when the listing showed it (repository ARNs are then built).
 
     They are picked as run_cleanup picks them, so naming them in the request narrows
     nothing. None leaves the listing, and reporting its error, to run_cleanup.
     """
     registry = Registry(clients.ecr, settings.registry_id)
     try:
-        return tuple(repositories_in_scope(registry, settings))
+        return tuple(repositories_in_scope(registry, settings)), registry.listed_account()
     except (ClientError, BotoCoreError):
-        return None
+        return None, None
 
 
 @contextmanager

@@ -71,6 +71,11 @@ class Registry:
                 self._arns[repository["repositoryName"]] = repository["repositoryArn"]
                 yield repository["repositoryName"]
 
+    def listed_account(self) -> str | None:
+        """The registry's account, read from a listed repository's ARN (None before any)."""
+        arn = next(iter(self._arns.values()), None)
+        return arn.split(":")[4] if arn else None
+
     def repository_arn(self, repository: str) -> str:
         """The ARN from the listing or built; else one DescribeRepositories (local command)."""
         if arn := self._arns.get(repository):

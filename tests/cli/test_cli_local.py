@@ -29,6 +29,8 @@ DRY_RUN_KEPT = {
     "in_use": 2,
     "ecr_refused": 0,
     "tagged": 1,
+    "restoring": 0,
+    "newest": 0,
 }
 
 
@@ -67,6 +69,7 @@ def test_json_is_the_function_result_for_a_dry_run_then_a_real_run(runner: CliRu
         "kept": DRY_RUN_KEPT,
         "repositories": 3,
         "repositories_failed": 0,
+        "repositories_skipped": 0,
     }
 
     code, real = _invoke_json(runner, "--no-dry-run")
