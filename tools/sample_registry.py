@@ -1,6 +1,6 @@
 """A small, realistic registry to run the cleanup on locally: every way an image stays or goes.
 
-Three repositories, 37 images, seeded in well under a second:
+Three repositories, 38 images, seeded in well under a second:
 
 - ``web``: multi-arch ``docker buildx`` pushes (OCI index, two platform images, two
   provenance attestations). ``latest`` moved twice, so two old indexes and their
@@ -9,9 +9,10 @@ Three repositories, 37 images, seeded in well under a second:
 - ``api``: single-arch Docker images whose ``latest`` moved: old digests still run in an
   ECS task and behind a Lambda alias, one was pulled yesterday, the rest are garbage;
   an untagged CI build gets tagged while the first run lists it (a race ECR allows).
-- ``batch``: archived untagged images (left alone unless ``--image-status ANY``), the
-  platform image of an archived index (which still protects it), and an old nightly
-  that an index pushed during the run comes to reference, so ECR refuses to delete it.
+- ``batch``: archived untagged images (left alone unless ``--image-status ANY``), one
+  being restored from the archive (kept either way), the platform image of an archived
+  index (which still protects it), and an old nightly that an index pushed during the run
+  comes to reference, so ECR refuses to delete it.
 
 ``seed`` returns what each image is and whether a run with the default settings
 should leave it, which the demo prints and the tests check.
@@ -130,6 +131,9 @@ def _api(s: _Seeder) -> None:
 def _batch(s: _Seeder) -> None:
     for days in (200, 150):
         s.local.archive("batch", s.image("batch", "nightly", days, "archived nightly", stays=True))
+    restoring = s.image("batch", "nightly", 180, "archived nightly, being restored", stays=True)
+    s.local.archive("batch", restoring)
+    s.local.start_restore("batch", restoring)  # someone asked for it back: ACTIVATING
     s.image("batch", "nightly", 100, "old nightly", stays=False)
     referenced = s.image(
         "batch", "nightly", 50, "old nightly, listed by an index pushed mid-run", stays=True

@@ -29,7 +29,7 @@ DRY_RUN_KEPT = {
     "in_use": 2,
     "ecr_refused": 0,
     "tagged": 1,
-    "restoring": 0,
+    "restoring": 1,
     "newest": 0,
 }
 
@@ -60,7 +60,7 @@ def test_json_is_the_function_result_for_a_dry_run_then_a_real_run(runner: CliRu
     assert dry.keys() == RunReport(dry_run=True).as_dict().keys()
     assert dry["dry_run"] is True
     assert dry["totals"] == {
-        "untagged": 31,
+        "untagged": 32,
         "deleted": 0,
         "would_delete": 15,
         "already_gone": 0,
@@ -100,7 +100,7 @@ def test_a_dry_run_deletes_nothing_and_a_real_run_leaves_what_is_needed() -> Non
         assert left() == {image.digest for image in sample if image.stays}
 
     assert "3/3" in screen.getvalue()  # the progress bar: repositories done of total
-    assert "31 untagged images examined, 15 would delete" in screen.getvalue()
+    assert "32 untagged images examined, 15 would delete" in screen.getvalue()
 
 
 def test_flags_reach_the_run(runner: CliRunner) -> None:
@@ -115,8 +115,9 @@ def test_flags_reach_the_run(runner: CliRunner) -> None:
     assert [r["name"] for r in repositories] == ["api", "batch"]
     totals = relaxed["totals"]
     assert isinstance(totals, dict)
-    assert totals["untagged"] == 6 + 6  # batch's archived images count too
+    assert totals["untagged"] == 6 + 7  # batch's archived and restoring images count too
     assert totals["kept"]["recently_pulled"] == totals["kept"]["in_use"] == 0
+    assert totals["kept"]["restoring"] == 1, "kept whatever --image-status says"
 
 
 def test_without_local_it_runs_on_the_configured_aws(
@@ -173,7 +174,7 @@ def test_demo_runs_dry_then_real_then_shows_what_is_left(runner: CliRunner) -> N
     assert result.exit_code == cli.EXIT_OK, result.output
     out = result.stdout
     assert out.index("DRY RUN: nothing was deleted") < out.index("Cleanup: untagged images deleted")
-    assert "Left in the local registry: 23 of 37 images" in out
+    assert "Left in the local registry: 24 of 38 images" in out
     assert "runs in an ECS task" in out
     assert "examined" not in out  # no progress bar when stdout is not a terminal
 
