@@ -184,8 +184,10 @@ def minimum_calls(scenario: Scenario) -> dict[str, int]:
     return {
         "DescribeRepositories": math.ceil(r / 1000),
         "ListImages": r * (math.ceil(u / 1000) + 1),  # + the tags read again before deleting
-        "DescribeImages": r * (math.ceil(u / 100) + 2),  # + tagged and archived pages
+        # + the tagged, archived and restoring (ACTIVATING) pages
+        "DescribeImages": r * (math.ceil(u / 100) + 3),
         "BatchDeleteImage": r * math.ceil(u / 100),
+        "ListTagsForResource": r,  # the opt-out tag, once per repository
     }
 
 
