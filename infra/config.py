@@ -43,6 +43,22 @@ CONTEXT_KEYS: Final = (
     "logRetentionDays",
 )
 
+# cdk.json's defaults, for CleanupConfig.create (tests/infra/test_construct.py holds them equal).
+DEFAULTS: Final[dict[str, object]] = {
+    "repositories": "*",
+    "excludeRepositories": "",
+    "dryRun": True,
+    "schedule": "cron(0 3 * * ? *)",
+    "registryId": "",
+    "imageStatus": "ACTIVE",
+    "minAgeHours": 24,
+    "keepPulledWithinDays": 7,
+    "protectInUse": True,
+    "maxWorkers": 4,
+    "alarmEmail": "",
+    "logRetentionDays": 30,
+}
+
 # Values CloudWatch Logs accepts for a retention period (never-expire is not offered on purpose).
 LOG_RETENTION_DAYS: Final = (
     1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545,
@@ -96,6 +112,18 @@ class CleanupConfig:
     max_workers: int
     alarm_email: str | None
     log_retention_days: int
+
+    @classmethod
+    def create(cls, **values: object) -> CleanupConfig:
+        """Typed use from another CDK app: ``CleanupConfig.create(repositories="app-*",
+        dry_run=False)``. Keywords are the field names; omitted ones take cdk.json's defaults
+        (DEFAULTS), and every value goes through the same parsers and messages as context."""
+        keys = {_snake(key): key for key in CONTEXT_KEYS}
+        unknown = sorted(set(values) - keys.keys())
+        if unknown:
+            raise ConfigError(unknown[0], f"unknown setting; expected one of {', '.join(keys)}")
+        context = {**DEFAULTS, **{keys[name]: value for name, value in values.items()}}
+        return cls.from_context(context.get)
 
     @classmethod
     def from_context(cls, get: Callable[[str], object]) -> CleanupConfig:
@@ -291,6 +319,11 @@ def _schedule(key: str, raw: object) -> str:
             raise ConfigError(key, f"{text!r}: day-of-month or day-of-week must be '?'")
         return text
     raise ConfigError(key, f"expected 'cron(...)' or 'rate(...)', got {raw!r}")
+
+
+def _snake(key: str) -> str:
+    """`keepPulledWithinDays` -> `keep_pulled_within_days`: a context key's field name."""
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", key).lower()
 
 
 def _bool_text(value: bool) -> str:

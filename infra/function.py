@@ -64,6 +64,8 @@ POWERTOOLS_LAYER_PARAMETER: Final = (
 )
 
 
+FUNCTION_TIMEOUT: Final = Duration.minutes(15)  # Lambda's maximum: the largest time budget
+
 # CloudWatch Logs retention periods by days (config.LOG_RETENTION_DAYS lists the same).
 RETENTION: Final = {
     1: logs.RetentionDays.ONE_DAY,
@@ -162,7 +164,7 @@ class CleanupFunction(Construct):
                     description="The pinned boto3/botocore the cleanup decisions rely on",
                 ),
             ],
-            timeout=Duration.minutes(15),
+            timeout=FUNCTION_TIMEOUT,
             memory_size=256,
             environment=config.environment(),
             role=self.role,

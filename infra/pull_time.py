@@ -54,7 +54,7 @@ def exclude_from_pull_times(
                 return None
         else:
             condition = CfnCondition(
-                stack,
+                scope,
                 CONDITION_ID,
                 expression=Fn.condition_equals(Aws.ACCOUNT_ID, registry_id),
             )

@@ -397,6 +397,16 @@ def _delete(job: Job, name: str, doomed: list[str], scan: Scan, report: Reposito
         report.already_gone += len(outcome.already_gone)
         report.kept[Reason.ECR_REFUSED] += len(outcome.refused)
         report.add_failures(outcome.failures)
+        for failure in outcome.failures:  # rare; one line each, for "failures by code"
+            logger.warning(
+                "deletion failed",
+                extra={
+                    "repository": name,
+                    "digest": failure.digest,
+                    "code": failure.code,
+                    "reason": failure.reason,
+                },
+            )
         survivors.update(outcome.refused, (failure.digest for failure in outcome.failures))
         job.progress(report, False)
 

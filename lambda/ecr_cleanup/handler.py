@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from functools import cache
 from typing import Any
 
-from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from ecr_cleanup.cleanup import Deadline, run_cleanup
@@ -21,7 +21,6 @@ from ecr_cleanup.telemetry import record_metrics, repository_fields, run_fields
 
 logger = Logger()
 metrics = Metrics(namespace=os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "EcrUntaggedCleanup"))
-tracer = Tracer()
 
 
 class RunFailed(RuntimeError):
@@ -39,7 +38,6 @@ def container() -> tuple[Settings, Clients]:
 
 @logger.inject_lambda_context(clear_state=True)
 @metrics.log_metrics
-@tracer.capture_lambda_handler(capture_response=False)
 def handler(event: Any, context: LambdaContext) -> dict[str, Any]:
     try:
         settings, clients = container()

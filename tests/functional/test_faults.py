@@ -99,6 +99,12 @@ def test_every_batch_delete_failure_code_is_sorted_out(
     else:
         assert report["failed"] == 1 and report["already_gone"] == 0
         assert [(f["digest"], f["code"]) for f in report["failures"]] == [(hit, code)]
+        # One line per failure: what the dashboard's "failures by code" query counts.
+        lines = logged(caplog, "deletion failed")
+        assert [(line["repository"], line["digest"], line["code"]) for line in lines] == [
+            ("app", hit, code)
+        ]
+        assert lines[0]["level"] == "WARNING"
 
 
 def test_one_batch_with_every_failure_code_at_once(

@@ -1,0 +1,124 @@
+"""The whole deployment as one construct, for this project's stack or a team's own CDK app.
+
+``UntaggedImageCleanup(scope, id, config=CleanupConfig.create(repositories="app-*"))``
+holds the function, its schedule, the failures queue, the alarms, the dashboard and saved
+queries, the pull time update exclusion and the cdk-nag acknowledgements. No resource has a
+hard-coded physical name except the dashboard and the saved queries, which are named after
+the stack and the construct's id, so the construct can be added twice to one stack.
+"""
+
+from __future__ import annotations
+
+from aws_cdk import CfnOutput, Duration, Stack
+from aws_cdk import aws_events as events
+from aws_cdk import aws_events_targets as targets
+from aws_cdk import aws_sqs as sqs
+from constructs import Construct
+
+from infra.checks import acknowledge_nag, skip_checkov
+from infra.config import CleanupConfig
+from infra.dashboard import CleanupDashboard
+from infra.function import FUNCTION_TIMEOUT, CleanupFunction
+from infra.monitoring import Monitoring
+from infra.pull_time import exclude_from_pull_times
+
+
+class UntaggedImageCleanup(Construct):
+    """Runs the ECR untagged-image cleanup on a schedule and alarms when it goes wrong.
+
+    ``dashboard_name`` defaults to ``<stack name>-<construct id>``; a stack that holds one
+    cleanup passes its own name.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        config: CleanupConfig,
+        dashboard_name: str | None = None,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self.config = config
+
+        # Whatever could not be delivered ends here: a failed or expired asynchronous run, a
+        # scheduled event EventBridge could not hand to Lambda, an undeliverable alarm e-mail.
+        self.failures = sqs.Queue(
+            self,
+            "Failures",
+            encryption=sqs.QueueEncryption.SQS_MANAGED,
+            enforce_ssl=True,
+            retention_period=Duration.days(14),
+        )
+        acknowledge_nag(
+            self.failures,
+            "AwsSolutions-SQS3",
+            "This queue is itself the dead-letter target (Lambda on-failure destination, "
+            "EventBridge target DLQ, SNS subscription redrive); an alarm watches its depth.",
+        )
+        skip_checkov(
+            self.failures,
+            {
+                "CKV_AWS_27": "Encrypted at rest with SSE-SQS (SqsManagedSseEnabled), which "
+                "this check does not recognise; a KMS key would also need key grants for "
+                "EventBridge and SNS to deliver dead letters.",
+            },
+        )
+        acknowledge_nag(
+            self.failures,
+            "Serverless-SQSRedrivePolicy",
+            "This queue is the end of the line for failed deliveries; nothing consumes it, so "
+            "no message can fail here and need redriving further.",
+        )
+
+        self.cleanup = CleanupFunction(self, "Cleanup", config=config, failures=self.failures)
+
+        # The function's own BatchGetImage reads must not refresh the pull times it keeps
+        # recently pulled images by (see infra/pull_time.py).
+        self.pull_time_exclusion = exclude_from_pull_times(
+            self, role=self.cleanup.role, registry_id=config.registry_id
+        )
+        if self.pull_time_exclusion and not self.pull_time_exclusion.cfn_options.condition:
+            # In place before the function exists, so not even its first run records a pull.
+            # (A conditional exclusion gets no DependsOn: it may not be created at all.)
+            self.cleanup.function.node.add_dependency(self.pull_time_exclusion)
+        CfnOutput(
+            self,
+            "CleanupRoleArn",
+            value=self.cleanup.role.role_arn,
+            description="The cleanup function's role; when registryId is another account, "
+            "that account registers it as a pull time update exclusion",
+        )
+
+        self.schedule = events.Rule(
+            self,
+            "Schedule",
+            description="Runs the ECR untagged-image cleanup",
+            schedule=events.Schedule.expression(config.schedule),
+        )
+        self.schedule.add_target(
+            targets.LambdaFunction(
+                self.cleanup.function,
+                retry_attempts=0,  # the next scheduled run is the retry
+                max_event_age=Duration.hours(1),
+                dead_letter_queue=self.failures,
+            )
+        )
+
+        self.monitoring = Monitoring(
+            self,
+            "Monitoring",
+            config=config,
+            function=self.cleanup.function,
+            failures=self.failures,
+        )
+
+        self.dashboard = CleanupDashboard(
+            self,
+            "Dashboard",
+            dashboard_name=dashboard_name or f"{Stack.of(self).stack_name}-{construct_id}",
+            function=self.cleanup.function,
+            timeout=FUNCTION_TIMEOUT,
+            log_group=self.cleanup.log_group,
+            alarms=self.monitoring.alarms,
+        )
