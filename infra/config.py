@@ -16,9 +16,11 @@ holds both sides to this.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Final
 
 from infra.numbers import read_float, read_int
@@ -43,21 +45,14 @@ CONTEXT_KEYS: Final = (
     "logRetentionDays",
 )
 
-# cdk.json's defaults, for CleanupConfig.create (tests/infra/test_construct.py holds them equal).
-DEFAULTS: Final[dict[str, object]] = {
-    "repositories": "*",
-    "excludeRepositories": "",
-    "dryRun": True,
-    "schedule": "cron(0 3 * * ? *)",
-    "registryId": "",
-    "imageStatus": "ACTIVE",
-    "minAgeHours": 24,
-    "keepPulledWithinDays": 7,
-    "protectInUse": True,
-    "maxWorkers": 4,
-    "alarmEmail": "",
-    "logRetentionDays": 30,
-}
+
+def defaults() -> dict[str, object]:
+    """cdk.json's context defaults (beside infra/, also in an editable install), for create."""
+    context: dict[str, object] = json.loads(CDK_JSON.read_text())["context"]
+    return {key: context[key] for key in CONTEXT_KEYS}
+
+
+CDK_JSON: Final = Path(__file__).resolve().parent.parent / "cdk.json"
 
 # Values CloudWatch Logs accepts for a retention period (never-expire is not offered on purpose).
 LOG_RETENTION_DAYS: Final = (
@@ -117,12 +112,12 @@ class CleanupConfig:
     def create(cls, **values: object) -> CleanupConfig:
         """Typed use from another CDK app: ``CleanupConfig.create(repositories="app-*",
         dry_run=False)``. Keywords are the field names; omitted ones take cdk.json's defaults
-        (DEFAULTS), and every value goes through the same parsers and messages as context."""
+        (``defaults()``), and every value goes through the same parsers and messages as context."""
         keys = {_snake(key): key for key in CONTEXT_KEYS}
         unknown = sorted(set(values) - keys.keys())
         if unknown:
             raise ConfigError(unknown[0], f"unknown setting; expected one of {', '.join(keys)}")
-        context = {**DEFAULTS, **{keys[name]: value for name, value in values.items()}}
+        context = {**defaults(), **{keys[name]: value for name, value in values.items()}}
         return cls.from_context(context.get)
 
     @classmethod

@@ -27,6 +27,8 @@ KEPT_METRICS: Final = (
     "KeptInUse",
     "KeptEcrRefused",
     "KeptTagged",
+    "KeptRestoring",
+    "KeptNewest",
 )
 DEFAULT_DAYS: Final = 30
 NIGHT: Final = Duration.days(1)

@@ -16,7 +16,7 @@ from aws_cdk.assertions import Template
 from cdk_nag import AwsSolutionsChecks, ServerlessChecks
 
 from infra.checks import acknowledge_nag
-from infra.config import CONTEXT_KEYS, DEFAULTS, CleanupConfig, ConfigError
+from infra.config import CONTEXT_KEYS, CleanupConfig, ConfigError, defaults
 from infra.construct import UntaggedImageCleanup
 from tests.infra.cdk_helpers import ROOT, cdk_context, make_app
 
@@ -45,7 +45,7 @@ def foreign_app(outdir: Path) -> tuple[App, Stack]:
 
 def test_defaults_are_cdk_json_s() -> None:
     context = json.loads((ROOT / "cdk.json").read_text())["context"]
-    assert {key: context[key] for key in CONTEXT_KEYS} == DEFAULTS
+    assert {key: context[key] for key in CONTEXT_KEYS} == defaults()
     assert CleanupConfig.create() == CleanupConfig.from_context(cdk_context().get)
 
 
