@@ -134,13 +134,11 @@ class LocalEcr:
         """
         with LOCK:
             for backend_dict in list(BackendDict._instances):  # type: ignore[misc]
-                if every_account:
-                    for account_backends in list(backend_dict.values()):
+                accounts = list(backend_dict) if every_account else [self._account_id]
+                for account in accounts:
+                    account_backends = backend_dict.get(account)
+                    if account_backends is not None:
                         account_backends.reset()
-                    continue
-                account_backends = backend_dict.get(self._account_id)
-                if account_backends is not None:
-                    account_backends.reset()
         self._calls.clear()
         self.faults = Faults()
 

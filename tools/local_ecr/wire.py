@@ -81,7 +81,8 @@ def identify(environ: dict[str, Any], body: bytes, account: str = "") -> WireReq
         if any(key not in query for key in route.required_query):
             continue
         params = _rest_params(route, match, query, body)
-        return WireRequest(Call(service, route.operation.name, params, **where), region, "rest-json")
+        call = Call(service, route.operation.name, params, **where)
+        return WireRequest(call, region, "rest-json")
     return WireRequest(Call(service, f"{method} {path}", query, **where), region, "unknown")
 
 
@@ -113,7 +114,12 @@ def error_response(
     return f"{status} {_REASONS.get(status, 'Error')}", headers, body
 
 
-_REASONS = {400: "Bad Request", 403: "Forbidden", 429: "Too Many Requests", 500: "Internal Server Error"}
+_REASONS = {
+    400: "Bad Request",
+    403: "Forbidden",
+    429: "Too Many Requests",
+    500: "Internal Server Error",
+}
 
 
 def _headers(content_type: str, body: bytes) -> list[tuple[str, str]]:
