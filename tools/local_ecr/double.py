@@ -494,6 +494,12 @@ class LocalEcr:
                 lam.update_alias(FunctionName=name, Name=alias, FunctionVersion=version)
         return str(deployed["FunctionArn"])
 
+    def create_role(self, name: str, trust_policy: str | None = None) -> str:
+        """Create an IAM role in this (view's) account; returns its ARN."""
+        iam = self._internal_client("iam")
+        document = trust_policy or '{"Version":"2012-10-17","Statement":[]}'
+        return str(iam.create_role(RoleName=name, AssumeRolePolicyDocument=document)["Role"]["Arn"])
+
     # --- internals ---------------------------------------------------------------------
 
     def _image(self, repo: str, digest: str) -> StoredImage:
