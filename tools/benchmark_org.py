@@ -43,6 +43,7 @@ SCHEDULED_EVENT = {
 def synthesize(context: dict[str, object]) -> dict[str, Any]:
     """The hub's CloudFormation template, synthesized in this process (no CLI, no AWS)."""
     os.environ.setdefault("JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION", "1")
+    os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
     from aws_cdk import App  # noqa: PLC0415 - CDK only for this mode
     from aws_cdk.assertions import Template  # noqa: PLC0415
 

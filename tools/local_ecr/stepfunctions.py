@@ -325,13 +325,14 @@ def deploy_hub(hub: LocalEcr, template: Mapping[str, Any]) -> Hub:
             Environment={"Variables": {k: str(v) for k, v in variables.items()}},
         )
         created[logical] = names[logical]
-    (machine_logical, machine), *more = [
+    machines = [
         (logical, resource_)
         for logical, resource_ in resources.items()
         if resource_["Type"] == "AWS::StepFunctions::StateMachine"
     ]
-    if more:
-        raise ValueError("expected one state machine in the template")
+    if len(machines) != 1:
+        raise ValueError(f"expected one state machine in the template, found {len(machines)}")
+    ((machine_logical, machine),) = machines
     properties = machine["Properties"]
     raw = properties.get("DefinitionString") or json.dumps(properties["Definition"])
     definition = json.loads(resolve(raw, names, attributes))
