@@ -22,16 +22,7 @@ import pytest
 os.environ.setdefault("JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION", "1")
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 
-# The organization shape's handlers (branch orgapi); without them there is nothing to run.
-pytest.importorskip("ecr_cleanup.plan", reason="the organization handlers are not built yet")
-pytest.importorskip("ecr_cleanup.summary", reason="the organization handlers are not built yet")
-
 from aws_cdk.assertions import Template
-
-from infra import config as infra_config
-
-if "accounts" not in infra_config.CONTEXT_KEYS:  # the hub stack (branch orginfra)
-    pytest.skip("the organization stack is not built yet", allow_module_level=True)
 
 from tests.infra.cdk_helpers import make_app
 from tools.local_ecr import ImageState, LocalEcr
