@@ -87,8 +87,7 @@ def run(*, latency_ms: float, quick: bool, minimum_calls: Any, scenario: Any) ->
         try:
             deployed = local_sfn.deploy_hub(hub, template)
             os.environ.update(hub.environment())
-            os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "true")
-            os.environ["POWERTOOLS_LOG_LEVEL"] = "CRITICAL"
+            os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "true")  # no X-Ray daemon
             hub.faults = Faults(latency_ms=latency_ms)
             hub.clear_calls()
             hook = local_sfn.LambdaHook(subprocess=True)
