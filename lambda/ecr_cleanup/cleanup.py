@@ -42,6 +42,7 @@ from ecr_cleanup.decide import (
     deletion_waves,
     prerequisites,
 )
+from ecr_cleanup.errors import describe_error as _describe_error
 from ecr_cleanup.in_use import in_use_digests
 from ecr_cleanup.manifests import index_children, is_index
 from ecr_cleanup.registry import BATCH_LIMIT, Deleted, Registry
@@ -384,13 +385,6 @@ def repositories_in_scope(registry: Registry, settings: Settings) -> list[str]:
     if not scope.needs_listing:
         return [name for name in scope.include if name in scope]
     return sorted(name for name in registry.repositories() if name in scope)
-
-
-def _describe_error(error: ClientError | BotoCoreError) -> str:
-    if isinstance(error, ClientError):
-        details = error.response.get("Error", {})
-        return f"{details.get('Code', 'Error')}: {details.get('Message', '')}".strip()
-    return f"{type(error).__name__}: {error}"
 
 
 def monotonic_deadline(seconds: float, margin_seconds: float = STOP_MARGIN_SECONDS) -> Deadline:

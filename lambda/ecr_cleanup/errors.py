@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from botocore.exceptions import BotoCoreError, ClientError
 from pydantic import ValidationError
 
 
@@ -23,3 +24,11 @@ def describe(error: ValidationError, whole: str) -> str:
         reason = problem["msg"].removeprefix("Value error, ")
         problems.append(f"{field or whole}: {reason}")
     return "; ".join(problems)
+
+
+def describe_error(error: ClientError | BotoCoreError) -> str:
+    """``Code: message`` of an AWS error, or the SDK error's type and text."""
+    if isinstance(error, ClientError):
+        details = error.response.get("Error", {})
+        return f"{details.get('Code', 'Error')}: {details.get('Message', '')}".strip()
+    return f"{type(error).__name__}: {error}"

@@ -13,8 +13,18 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from ecr_cleanup.cleanup import Deadline, run_cleanup
 from ecr_cleanup.clients import Clients, make_clients
 from ecr_cleanup.errors import ConfigError, InvalidRequest
+from ecr_cleanup.organization import (
+    Hub,
+    LookupFailed,
+    assume_spoke,
+    make_hub,
+    put_json,
+    result_key,
+    role_arn,
+    session_name,
+)
 from ecr_cleanup.report import RepositoryReport, RunReport
-from ecr_cleanup.request import parse_request
+from ecr_cleanup.request import Request, parse_request, parse_work_item
 from ecr_cleanup.settings import Settings
 from ecr_cleanup.telemetry import record_metrics, repository_fields, run_fields
 
@@ -34,16 +44,24 @@ def container() -> tuple[Settings, Clients]:
     return settings, make_clients(settings.max_workers, in_use=settings.protect_in_use)
 
 
+@cache
+def hub() -> Hub:
+    """Hub mode: the hub's own STS, Organizations and S3 clients, once per container."""
+    return make_hub(container()[0].max_workers)
+
+
 @logger.inject_lambda_context(clear_state=True)
 @metrics.log_metrics
 @tracer.capture_lambda_handler(capture_response=False)
 def handler(event: Any, context: LambdaContext) -> dict[str, Any]:
     try:
         settings, clients = container()
-        request = parse_request(event, settings)
+        request = (parse_work_item if settings.hub else parse_request)(event, settings)
     except (ConfigError, InvalidRequest) as refusal:
         logger.error("refused before any AWS call", extra={"refusal": str(refusal)})  # noqa: TRY400
         raise
+    if request.target is not None:
+        return _clean_target(settings, request, context)
     logger.info("run starting", extra={"dry_run": request.dry_run, "source": request.source})
 
     def log_repository(repository: RepositoryReport, finished: bool) -> None:
@@ -61,6 +79,55 @@ def handler(event: Any, context: LambdaContext) -> dict[str, Any]:
     record_metrics(metrics, report)
     result = report.as_dict()
     _log_run(report, result)
+    if report.failed:
+        raise RunFailed(_failure_summary(report))
+    return result
+
+
+def _clean_target(settings: Settings, request: Request, context: LambdaContext) -> dict[str, Any]:
+    """Hub mode: one work item, cleaned through the target's spoke role in its region.
+
+    The run's metrics come from the summary, once per run (emitting them here as well
+    would count every image twice). The result goes to WORK_BUCKET for the summary.
+    """
+    target, work = request.target, hub()
+    assert target is not None and request.run is not None and request.index is not None
+    logger.append_keys(account=target.account, region=target.region, run=request.run)
+    logger.info("run starting", extra={"dry_run": request.dry_run, "source": "item"})
+    arn = role_arn(work.partition, target.account, settings.spoke_role_name or "")
+    try:
+        work.membership.check(target.account, settings)  # ListParents: before any ECR call
+        session = assume_spoke(work.sts, arn, session_name(request.run), target.region)
+    except InvalidRequest as refusal:
+        logger.error("refused before any ECR call", extra={"refusal": str(refusal)})  # noqa: TRY400
+        raise
+    except LookupFailed as failure:
+        report = RunReport(dry_run=request.dry_run, error=f"nothing was deleted: {failure}")
+    else:
+        clients = make_clients(
+            settings.max_workers, in_use=settings.protect_in_use, session=session
+        )
+
+        def log_repository(repository: RepositoryReport, finished: bool) -> None:
+            if finished:
+                logger.info("repository done", extra=repository_fields(repository, request.dry_run))
+
+        report = run_cleanup(
+            settings,
+            request,
+            clients,
+            now=datetime.now(UTC),
+            deadline=Deadline(context.get_remaining_time_in_millis),
+            progress=log_repository,
+        )
+    result = report.as_dict()
+    _log_run(report, result)
+    put_json(
+        work.s3,
+        settings.work_bucket or "",
+        result_key(request.run, request.index),
+        {"run": request.run, "index": request.index, "target": target.as_dict(), "result": result},
+    )
     if report.failed:
         raise RunFailed(_failure_summary(report))
     return result

@@ -26,6 +26,25 @@ from ecr_cleanup.scope import check_name
 from ecr_cleanup.settings import Settings
 
 RepositoryName = Annotated[str, Field(strict=True), AfterValidator(check_name)]
+RunName = Annotated[str, Field(strict=True, pattern=r"^[A-Za-z0-9_-]{1,80}$")]
+
+
+class TargetModel(BaseModel):
+    """One account and region of the organization shape, as a work item names it."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    account: str = Field(strict=True, pattern=r"^[0-9]{12}$")
+    region: str = Field(strict=True, pattern=r"^[a-z]{2}(-[a-z]+)+-[0-9]{1,2}$")
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class Target:
+    account: str
+    region: str
+
+    def as_dict(self) -> dict[str, str]:
+        return {"account": self.account, "region": self.region}
 
 
 class ManualPayload(BaseModel):
@@ -39,8 +58,12 @@ class ManualPayload(BaseModel):
 
     dry_run: StrictBool | None = None
     repositories: tuple[RepositoryName, ...] | None = Field(default=None, max_length=1000)
+    # A work item of the organization shape (hub mode only): which target, which run.
+    target: TargetModel | None = None
+    run: RunName | None = None
+    index: int | None = Field(default=None, strict=True, ge=0)
 
-    @field_validator("dry_run", "repositories", mode="before")
+    @field_validator("dry_run", "repositories", "target", "run", "index", mode="before")
     @classmethod
     def _not_null(cls, value: Any) -> Any:
         """Runs only for fields the payload gives: an explicit null is refused."""
@@ -61,6 +84,9 @@ class Request:
     dry_run: bool
     repositories: tuple[str, ...] | None  # None: every repository in the configured scope
     source: str
+    target: Target | None = None  # hub mode: the account and region to clean
+    run: str | None = None
+    index: int | None = None
 
 
 def parse_request(event: Any, settings: Settings) -> Request:
@@ -98,4 +124,64 @@ def parse_request(event: Any, settings: Settings) -> Request:
                     f"({scope.describe()})"
                 )
         repositories = tuple(dict.fromkeys(payload.repositories))
-    return Request(dry_run=dry_run, repositories=repositories, source="manual")
+    target = _target(payload, settings)
+    return Request(
+        dry_run=dry_run,
+        repositories=repositories,
+        source="manual",
+        target=target,
+        run=payload.run,
+        index=payload.index,
+    )
+
+
+def _target(payload: ManualPayload, settings: Settings) -> Target | None:
+    """A work item's target, checked against the configuration (OU membership comes later:
+    it is a call, see organization.py)."""
+    given = [name for name in ("target", "run", "index") if getattr(payload, name) is not None]
+    if not settings.hub:
+        if given:
+            raise InvalidRequest(
+                f"{given[0]}: only accepted in the organization shape (WORK_BUCKET is set)"
+            )
+        return None
+    if not given:
+        return None
+    missing = [name for name in ("target", "run", "index") if name not in given]
+    if missing or payload.target is None:
+        raise InvalidRequest(f"{missing[0]}: required with {given[0]} (a work item has all three)")
+    target = Target(payload.target.account, payload.target.region)
+    if target.region not in settings.target_regions:
+        raise InvalidRequest(
+            f"target.region: {target.region!r} is not in TARGET_REGIONS "
+            f"({','.join(settings.target_regions)})"
+        )
+    if target.account not in settings.target_accounts and not settings.target_organizational_units:
+        raise InvalidRequest(
+            f"target.account: {target.account!r} is not in TARGET_ACCOUNTS "
+            f"({','.join(settings.target_accounts)})"
+        )
+    return target
+
+
+def parse_work_item(event: Any, settings: Settings) -> Request:
+    """The cleanup function's event in hub mode: a work item, never the schedule or a
+    payload without a target (the hub's rule starts the state machine, not this function)."""
+    if isinstance(event, dict) and event.get("detail-type") == "Scheduled Event":
+        raise InvalidRequest(
+            "detail-type: a scheduled event is refused in the organization shape "
+            "(WORK_BUCKET is set): the rule starts the state machine, not this function"
+        )
+    request = parse_request(event, settings)
+    if request.target is None:
+        raise InvalidRequest("target: required in the organization shape (WORK_BUCKET is set)")
+    return request
+
+
+def parse_plan_input(event: Any, settings: Settings) -> Request:
+    """The plan's ``input``: the schedule or a manual payload, by the cleanup's own rules,
+    but naming no target (the plan makes the items)."""
+    request = parse_request(event, settings)
+    if request.target is not None or request.run is not None:
+        raise InvalidRequest("input.target: the plan's input names no target, run or index")
+    return request

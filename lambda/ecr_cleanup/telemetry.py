@@ -27,7 +27,14 @@ KEPT_METRICS = {
 
 
 def record_metrics(metrics: Metrics, report: RunReport) -> None:
-    totals = report.totals()
+    processed = sum(1 for r in report.repositories if r.complete)
+    record_totals(metrics, report.totals(), processed=processed, incomplete=report.ran_out_of_time)
+
+
+def record_totals(
+    metrics: Metrics, totals: dict[str, Any], *, processed: int, incomplete: int
+) -> None:
+    """The run's metrics from its totals (RunReport.totals), here or summed by the hub."""
     count = MetricUnit.Count
     metrics.add_metric(name="ImagesDeleted", unit=count, value=totals["deleted"])
     metrics.add_metric(name="ImagesWouldDelete", unit=count, value=totals["would_delete"])
@@ -35,11 +42,10 @@ def record_metrics(metrics: Metrics, report: RunReport) -> None:
     metrics.add_metric(
         name="BytesReclaimed", unit=MetricUnit.Bytes, value=totals["bytes_reclaimed"]
     )
-    processed = sum(1 for r in report.repositories if r.complete)
     metrics.add_metric(name="RepositoriesProcessed", unit=count, value=processed)
     metrics.add_metric(name="RepositoriesFailed", unit=count, value=totals["repositories_failed"])
     # Only the time budget makes a run incomplete here; errors have their own alarms.
-    metrics.add_metric(name="RunsIncomplete", unit=count, value=int(report.ran_out_of_time))
+    metrics.add_metric(name="RunsIncomplete", unit=count, value=int(incomplete))
     for reason, name in KEPT_METRICS.items():
         metrics.add_metric(name=name, unit=count, value=totals["kept"][str(reason)])
 

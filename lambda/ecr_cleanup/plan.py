@@ -1,0 +1,167 @@
+"""The hub's first state: resolve the targets and write the run's work items to S3.
+
+Event: ``{"run": <execution name>, "input": <scheduled event or {"dry_run": bool}>}``.
+Writes ``runs/<run>/items.json`` (a JSON array, read by the Distributed Map's ItemReader,
+so no item list crosses the 256 KiB state payload) and returns
+``{"bucket", "key", "run", "items", "dry_run"}``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from concurrent.futures import ThreadPoolExecutor
+from functools import cache
+from typing import Any
+
+import boto3
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from botocore.exceptions import BotoCoreError, ClientError
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from ecr_cleanup.cleanup import repositories_in_scope
+from ecr_cleanup.clients import make_clients
+from ecr_cleanup.errors import ConfigError, InvalidRequest, describe, describe_error
+from ecr_cleanup.handler import logger
+from ecr_cleanup.organization import (
+    Hub,
+    LookupFailed,
+    assume_spoke,
+    make_hub,
+    put_json,
+    resolve_accounts,
+    role_arn,
+    session_name,
+)
+from ecr_cleanup.registry import Registry
+from ecr_cleanup.request import Request, RunName, Target, parse_plan_input
+from ecr_cleanup.settings import Settings
+
+# An item is one Map child's input: stay far below Step Functions' 256 KiB payload limit.
+MAX_ITEM_BYTES = 128 * 1024
+
+
+class PlanEvent(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    run: RunName
+    input: Any
+
+
+@cache
+def container() -> tuple[Settings, Hub]:
+    settings = Settings.from_env(os.environ)
+    if not settings.hub:
+        raise ConfigError("WORK_BUCKET: the plan runs only in the organization shape")
+    return settings, make_hub(settings.max_workers)
+
+
+@logger.inject_lambda_context(clear_state=True)
+def handler(event: Any, context: LambdaContext) -> dict[str, Any]:
+    try:
+        settings, work = container()
+        try:
+            planned = PlanEvent.model_validate(event)
+        except ValidationError as error:
+            raise InvalidRequest(f"invalid plan event: {describe(error, 'event')}") from None
+        request = parse_plan_input(planned.input, settings)
+    except (ConfigError, InvalidRequest) as refusal:
+        logger.error("refused before any AWS call", extra={"refusal": str(refusal)})
+        raise
+    run = planned.run
+    accounts = resolve_accounts(work.organizations, settings)
+    with ThreadPoolExecutor(settings.max_workers, thread_name_prefix="target") as pool:
+        per_account = list(
+            pool.map(lambda account: plan_account(settings, work, request, run, account), accounts)
+        )
+    items = [
+        {"run": run, "index": index, **item}
+        for index, item in enumerate(entry for entries in per_account for entry in entries)
+    ]
+    key = f"runs/{run}/items.json"
+    bucket = settings.work_bucket or ""
+    put_json(work.s3, bucket, key, items)
+    failed = [item for item in items if "error" in item]
+    log = logger.error if failed else logger.info
+    log(
+        "plan written",
+        extra={
+            "run": run,
+            "dry_run": request.dry_run,
+            "accounts": len(accounts),
+            "targets": len(accounts) * len(settings.target_regions),
+            "items": len(items),
+            "failed_targets": [{**item["target"], "error": item["error"]} for item in failed],
+        },
+    )
+    return {
+        "bucket": bucket,
+        "key": key,
+        "run": run,
+        "items": len(items),
+        "dry_run": request.dry_run,
+    }
+
+
+def plan_account(
+    settings: Settings, work: Hub, request: Request, run: str, account: str
+) -> list[dict[str, Any]]:
+    """The items of one account, every configured region: the role is assumed once.
+
+    Plain repository names need no listing (a missing one shows at clean time); globs
+    are expanded in each region with the same code the cleanup uses.
+    """
+    targets = [Target(account, region) for region in settings.target_regions]
+    arn = role_arn(work.partition, account, settings.spoke_role_name or "")
+    try:
+        session = assume_spoke(work.sts, arn, session_name(run, "plan-"), targets[0].region)
+    except LookupFailed as failure:
+        return [{"target": t.as_dict(), "error": str(failure)} for t in targets]
+    credentials = session.get_credentials()
+    items: list[dict[str, Any]] = []
+    for target in targets:
+        try:
+            names = list(request.repositories or ())
+            if not names:
+                if settings.scope.needs_listing:
+                    regional = boto3.Session(
+                        aws_access_key_id=credentials.access_key,
+                        aws_secret_access_key=credentials.secret_key,
+                        aws_session_token=credentials.token,
+                        region_name=target.region,
+                    )
+                    ecr = make_clients(settings.max_workers, in_use=False, session=regional).ecr
+                    names = repositories_in_scope(Registry(ecr, None), settings)
+                else:
+                    names = repositories_in_scope(Registry(None, None), settings)
+        except (ClientError, BotoCoreError) as error:
+            items.append(
+                {
+                    "target": target.as_dict(),
+                    "error": f"{describe_error(error)} (ecr:DescribeRepositories in "
+                    f"{target.region})",
+                }
+            )
+            continue
+        items.extend(
+            {"target": target.as_dict(), "repositories": chunk, "dry_run": request.dry_run}
+            for chunk in chunks(names, settings.repositories_per_item)
+        )
+    return items
+
+
+def chunks(names: list[str], per_item: int, max_bytes: int = MAX_ITEM_BYTES) -> list[list[str]]:
+    """``names`` cut into items of at most ``per_item`` names and about ``max_bytes``."""
+    result: list[list[str]] = []
+    current: list[str] = []
+    size = 0
+    for name in names:
+        cost = len(json.dumps(name)) + 2
+        if current and (len(current) >= per_item or size + cost > max_bytes):
+            result.append(current)
+            current, size = [], 0
+        current.append(name)
+        size += cost
+    if current:
+        result.append(current)
+    return result
