@@ -105,6 +105,15 @@ def test_summary_totals_equal_the_registries_changes(organization: Organization)
     for account, region in TARGETS:
         expected = sum(removed[(account, region, repo)] for repo in REPOSITORIES)
         assert target_total(summary, account, region, "deleted") == expected, (account, region)
+    by_repository = {
+        (entry["account"], entry["region"], entry["name"]): entry["deleted"]
+        for entry in summary["repositories"]
+    }
+    assert by_repository == removed
+    for entry in summary["accounts"]:
+        assert entry["totals"]["deleted"] == sum(
+            count for (account, _, _), count in removed.items() if account == entry["account"]
+        )
 
 
 def target_total(summary: dict[str, Any], account: str, region: str, count: str) -> int:
