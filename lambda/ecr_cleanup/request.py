@@ -181,7 +181,8 @@ def parse_work_item(event: Any, settings: Settings) -> Request:
 def parse_plan_input(event: Any, settings: Settings) -> Request:
     """The plan's ``input``: the schedule or a manual payload, by the cleanup's own rules,
     but naming no target (the plan makes the items)."""
-    request = parse_request(event, settings)
-    if request.target is not None or request.run is not None:
-        raise InvalidRequest("input.target: the plan's input names no target, run or index")
-    return request
+    if isinstance(event, dict):
+        for name in ("target", "run", "index"):
+            if name in event:
+                raise InvalidRequest(f"input.{name}: the plan's input names no work item")
+    return parse_request(event, settings)

@@ -90,7 +90,7 @@ class Settings(BaseModel):
     )
     target_regions: Regions = Field(default=(), alias="TARGET_REGIONS")
     spoke_role_name: OptionalText = Field(
-        default=None, alias="SPOKE_ROLE_NAME", pattern=r"^[\w+=,.@-]{1,64}$"
+        default=None, alias="SPOKE_ROLE_NAME", pattern=r"^[A-Za-z0-9_+=,.@-]{1,64}$"
     )
     repositories_per_item: int = Field(default=50, alias="REPOSITORIES_PER_ITEM", ge=1, le=1000)
     work_bucket: OptionalText = Field(

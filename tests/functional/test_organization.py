@@ -1,0 +1,294 @@
+"""The organization shape's handlers against the local double: plan, cleanup per item, summary.
+
+Hub and target share the double's account (moto's AssumeRole works within one account);
+the target's two regions are two registries. Many accounts, and the state machine that
+chains these handlers, are tested in tests/org. Assertions read the registries and the
+objects written to the work bucket.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+
+from ecr_cleanup import handler as cleanup_handler
+from ecr_cleanup import plan, summary
+from ecr_cleanup.errors import InvalidRequest
+from ecr_cleanup.handler import RunFailed
+from ecr_cleanup.organization import LookupFailed, Membership, resolve_accounts
+from ecr_cleanup.settings import Settings
+from tests.functional.conftest import NOW, OLD, SCHEDULED_EVENT, FakeContext, write_calls
+from tools.local_ecr import Faults, LocalEcr
+
+ACCOUNT = "123456789012"
+REGIONS = ("us-east-1", "eu-west-1")
+BUCKET = "hub-work"
+ROLE = "EcrUntaggedCleanupSpoke"
+REPOS = ("app-a", "app-b", "app-c")
+HUB = {
+    "REPOSITORIES": "app-*",
+    "DRY_RUN": "false",
+    "PROTECT_IN_USE": "false",
+    "WORK_BUCKET": BUCKET,
+    "TARGET_ACCOUNTS": ACCOUNT,
+    "TARGET_REGIONS": ",".join(REGIONS),
+    "SPOKE_ROLE_NAME": ROLE,
+    "REPOSITORIES_PER_ITEM": "2",
+}
+
+
+def clear_containers() -> None:
+    for cached in (cleanup_handler.container, cleanup_handler.hub, plan.container):
+        cached.cache_clear()
+    summary.container.cache_clear()
+
+
+def context() -> FakeContext:
+    return FakeContext(lambda: 900_000)
+
+
+Env = Callable[..., None]
+
+
+@pytest.fixture
+def hub_env(ecr: LocalEcr, monkeypatch: pytest.MonkeyPatch) -> Iterator[Env]:
+    """Set the hub's environment (HUB plus overrides) as a new container would see it."""
+
+    def set_env(**overrides: str) -> None:
+        for name, value in {**ecr.environment(), **HUB, **overrides}.items():
+            monkeypatch.setenv(name, value)
+        clear_containers()
+
+    ecr.client("s3").create_bucket(Bucket=BUCKET)
+    ecr.client("iam").create_role(
+        RoleName=ROLE, AssumeRolePolicyDocument='{"Version":"2012-10-17","Statement":[]}'
+    )
+    set_env()
+    ecr.clear_calls()
+    yield set_env
+    clear_containers()
+
+
+def registry(ecr: LocalEcr, region: str) -> LocalEcr:
+    """The double's registry in ``region`` (its fixture helpers act in-process)."""
+    return ecr if region == ecr.region else LocalEcr(region=region, account_id=ecr.account_id)
+
+
+def seed(ecr: LocalEcr) -> dict[str, dict[str, tuple[set[str], set[str]]]]:
+    """Per region and repository: (deletable, kept) digests."""
+    seeded: dict[str, dict[str, tuple[set[str], set[str]]]] = {}
+    for region in REGIONS:
+        where = registry(ecr, region)
+        seeded[region] = {}
+        for repo in REPOS:
+            where.create_repository(repo)
+            old = {where.push_image(repo, pushed_at=OLD) for _ in range(2)}
+            moved = where.push_image(repo, "latest", pushed_at=OLD)
+            latest = where.push_image(repo, "latest", pushed_at=OLD)
+            fresh = where.push_image(repo, pushed_at=NOW)
+            seeded[region][repo] = ({*old, moved}, {latest, fresh})
+        where.create_repository("other")  # outside the scope
+        where.push_image("other", pushed_at=OLD)
+    return seeded
+
+
+def work_object(ecr: LocalEcr, key: str) -> Any:
+    return json.loads(ecr.client("s3").get_object(Bucket=BUCKET, Key=key)["Body"].read())
+
+
+def run_items(items: list[dict[str, Any]]) -> list[dict[str, Any] | Exception]:
+    """Invoke the cleanup function for each item, as the map does (errors items skipped)."""
+    results: list[dict[str, Any] | Exception] = []
+    for item in items:
+        if "error" in item:
+            continue
+        try:
+            results.append(cleanup_handler.handler(item, context()))
+        except RunFailed as failure:
+            results.append(failure)
+    return results
+
+
+def test_plan_clean_summary_cleans_every_region(ecr: LocalEcr, hub_env: Env) -> None:
+    seeded = seed(ecr)
+    planned = plan.handler({"run": "night-1", "input": SCHEDULED_EVENT}, context())
+
+    assert planned == {
+        "bucket": BUCKET,
+        "key": "runs/night-1/items.json",
+        "run": "night-1",
+        "items": 4,
+        "dry_run": False,
+    }
+    items = work_object(ecr, planned["key"])
+    assert [item["index"] for item in items] == [0, 1, 2, 3]
+    assert [(i["target"]["region"], i["repositories"]) for i in items] == [
+        ("us-east-1", ["app-a", "app-b"]),
+        ("us-east-1", ["app-c"]),
+        ("eu-west-1", ["app-a", "app-b"]),
+        ("eu-west-1", ["app-c"]),
+    ]
+    assert all(i["target"]["account"] == ACCOUNT and i["run"] == "night-1" for i in items)
+    assert write_calls(ecr) == []  # planning deletes nothing
+
+    for result in run_items(items):
+        assert isinstance(result, dict) and result["complete"] is True
+
+    for region in REGIONS:
+        where = registry(ecr, region)
+        for repo, (deletable, kept) in seeded[region].items():
+            assert set(where.images(repo)) == kept, (region, repo)
+            assert not deletable & set(where.images(repo))
+        assert len(where.images("other")) == 1
+    for index in range(4):
+        stored = work_object(ecr, f"runs/night-1/results/{index}.json")
+        assert stored["index"] == index and stored["target"] == items[index]["target"]
+
+    total = summary.handler(planned, context())
+    assert total == work_object(ecr, "runs/night-1/summary.json")
+    deleted = sum(len(d) for regions in seeded.values() for d, _ in regions.values())
+    assert total["totals"]["deleted"] == deleted == 18
+    assert total["items"] == 4 and total["items_failed"] == 0 and total["complete"] is True
+    per_target = {(t["account"], t["region"]): t["totals"]["deleted"] for t in total["targets"]}
+    assert per_target == {(ACCOUNT, region): 9 for region in REGIONS}
+    assert [a["totals"]["deleted"] for a in total["accounts"]] == [18]
+    assert {r["region"]: r["totals"]["deleted"] for r in total["regions"]} == dict.fromkeys(
+        REGIONS, 9
+    )
+    assert sorted((r["region"], r["name"]) for r in total["repositories"]) == sorted(
+        (region, repo) for region in REGIONS for repo in REPOS
+    )
+
+
+def test_manual_dry_run_deletes_nothing(ecr: LocalEcr, hub_env: Env) -> None:
+    seed(ecr)
+    before = {
+        region: {r: set(registry(ecr, region).images(r)) for r in REPOS} for region in REGIONS
+    }
+
+    planned = plan.handler({"run": "dry", "input": {"dry_run": True}}, context())
+    items = work_object(ecr, planned["key"])
+    assert planned["dry_run"] is True and all(item["dry_run"] is True for item in items)
+    results = run_items(items)
+    total = summary.handler(planned, context())
+
+    assert write_calls(ecr) == []
+    after = {region: {r: set(registry(ecr, region).images(r)) for r in REPOS} for region in REGIONS}
+    assert after == before
+    assert total["totals"]["would_delete"] == 18 and total["totals"]["deleted"] == 0
+    assert all(isinstance(r, dict) and r["dry_run"] for r in results)
+
+
+@pytest.mark.parametrize(
+    ("payload", "field"),
+    [
+        ({"target": {"account": "111111111111", "region": "us-east-1"}}, "target.account"),
+        ({"target": {"account": ACCOUNT, "region": "ap-south-1"}}, "target.region"),
+        ({"target": {"account": ACCOUNT, "region": "us-east-1"}, "run": "a/b"}, "run"),
+        ({"target": {"account": ACCOUNT, "region": "us-east-1"}, "index": -1}, "index"),
+        ({"run": "r", "index": 0}, "target"),
+        ({"dry_run": True}, "target"),
+        (SCHEDULED_EVENT, "detail-type"),
+    ],
+)
+def test_cleanup_refuses_what_is_not_a_configured_work_item(
+    ecr: LocalEcr, hub_env: Env, payload: dict[str, Any], field: str
+) -> None:
+    seed(ecr)
+    event = {"run": "r", "index": 0, "dry_run": False, **payload}
+    if payload is SCHEDULED_EVENT:
+        event = SCHEDULED_EVENT
+    with pytest.raises(InvalidRequest, match=field.replace(".", r"\.")):
+        cleanup_handler.handler(event, context())
+    assert ecr.calls == []
+
+
+def test_payload_cannot_lift_the_deployments_dry_run(ecr: LocalEcr, hub_env: Env) -> None:
+    hub_env(DRY_RUN="true")
+    seed(ecr)
+    item = {"run": "r", "index": 0, "target": {"account": ACCOUNT, "region": "eu-west-1"}}
+    with pytest.raises(InvalidRequest, match="dry_run"):
+        cleanup_handler.handler({**item, "dry_run": False}, context())
+    result = cleanup_handler.handler({**item, "repositories": ["app-a"]}, context())
+    assert result["dry_run"] is True and result["totals"]["would_delete"] == 3
+    assert write_calls(ecr) == []
+
+
+def test_a_failed_listing_becomes_a_failed_item_and_the_summary_fails(
+    ecr: LocalEcr, hub_env: Env, attempts: Callable[[int], None]
+) -> None:
+    seed(ecr)
+    attempts(1)
+    ecr.faults = Faults(server_error_rate=1.0, operations={"DescribeRepositories"})
+    planned = plan.handler({"run": "broken", "input": SCHEDULED_EVENT}, context())
+    items = work_object(ecr, planned["key"])
+
+    assert [(i["target"]["region"], "error" in i) for i in items] == [
+        (region, True) for region in REGIONS
+    ]
+    assert all("DescribeRepositories" in item["error"] for item in items)
+    with pytest.raises(RunFailed, match="2 of 2 items failed"):
+        summary.handler(planned, context())
+    stored = work_object(ecr, "runs/broken/summary.json")
+    assert stored["items_failed"] == 2 and stored["complete"] is False
+    assert write_calls(ecr) == []
+
+
+def test_an_item_without_a_result_is_a_failed_item(ecr: LocalEcr, hub_env: Env) -> None:
+    seed(ecr)
+    planned = plan.handler({"run": "lost", "input": SCHEDULED_EVENT}, context())
+    items = work_object(ecr, planned["key"])
+    run_items(items[1:])  # the first item's invocation never wrote its result
+
+    with pytest.raises(RunFailed, match="1 of 4 items failed"):
+        summary.handler(planned, context())
+    stored = work_object(ecr, "runs/lost/summary.json")
+    assert stored["failed_items"][0]["index"] == 0
+    assert "no result" in stored["failed_items"][0]["error"]
+    assert stored["totals"]["deleted"] == 18 - 6  # app-a and app-b in us-east-1 stayed
+
+
+def test_plan_refuses_an_input_naming_a_target(ecr: LocalEcr, hub_env: Env) -> None:
+    with pytest.raises(InvalidRequest, match=r"input\.target"):
+        plan.handler(
+            {"run": "r", "input": {"target": {"account": ACCOUNT, "region": "us-east-1"}}},
+            context(),
+        )
+    with pytest.raises(InvalidRequest, match="run"):
+        plan.handler({"run": "no spaces", "input": SCHEDULED_EVENT}, context())
+    assert ecr.calls == []
+
+
+def test_organizational_units_resolve_recursively_and_check_membership(
+    ecr: LocalEcr, hub_env: Env
+) -> None:
+    org = ecr.client("organizations")
+    org.create_organization(FeatureSet="ALL")
+    root = org.list_roots()["Roots"][0]["Id"]
+    parent = org.create_organizational_unit(ParentId=root, Name="workloads")
+    outer = parent["OrganizationalUnit"]["Id"]
+    inner = org.create_organizational_unit(ParentId=outer, Name="prod")["OrganizationalUnit"]["Id"]
+    elsewhere = org.create_organizational_unit(ParentId=root, Name="sandbox")
+    created = {}
+    for name, where in (("a", outer), ("b", inner), ("c", elsewhere["OrganizationalUnit"]["Id"])):
+        status = org.create_account(Email=f"{name}@example.com", AccountName=name)
+        account = status["CreateAccountStatus"]["AccountId"]
+        org.move_account(AccountId=account, SourceParentId=root, DestinationParentId=where)
+        created[name] = account
+    settings = Settings.from_env(
+        {**HUB, "TARGET_ACCOUNTS": "", "TARGET_ORGANIZATIONAL_UNITS": outer}
+    )
+
+    assert resolve_accounts(org, settings) == sorted([created["a"], created["b"]])
+    membership = Membership(org)
+    membership.check(created["b"], settings)  # two levels down
+    with pytest.raises(InvalidRequest, match=r"target\.account"):
+        membership.check(created["c"], settings)
+    with pytest.raises(InvalidRequest, match=r"target\.account"):
+        membership.check(ACCOUNT, settings)  # the management account, under the root
+    # Fails closed: an account Organizations does not know is a failed lookup, not a pass.
+    with pytest.raises(LookupFailed, match="ListParents"):
+        membership.check("000000000000", settings)
