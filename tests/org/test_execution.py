@@ -161,8 +161,8 @@ def test_missing_spoke_role_fails_the_execution_and_spares_no_other_target(
 @pytest.mark.parametrize(
     ("target", "field"),
     [
-        ({"account": "444444444444", "region": REGIONS[0]}, "target"),
-        ({"account": ACCOUNTS[0], "region": "ap-south-1"}, "target"),
+        ({"account": "444444444444", "region": REGIONS[0]}, "target.account"),
+        ({"account": ACCOUNTS[0], "region": "ap-south-1"}, "target.region"),
     ],
 )
 def test_payload_naming_an_unknown_target_is_refused_before_any_call(
@@ -181,7 +181,7 @@ def test_payload_naming_an_unknown_target_is_refused_before_any_call(
         def get_remaining_time_in_millis() -> int:
             return 900_000
 
-    with pytest.raises(InvalidRequest, match=field):
+    with pytest.raises(InvalidRequest, match=rf"^{field}: "):
         cleanup_handler.handler(payload, Context())
     assert organization.hub.calls == []
 
