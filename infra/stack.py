@@ -7,14 +7,14 @@ from typing import Any
 from aws_cdk import App, CfnOutput, Duration, Stack, Validations
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
-from aws_cdk import aws_sqs as sqs
 from cdk_nag import AwsSolutionsChecks, ServerlessChecks
 from constructs import Construct
 
-from infra.checks import acknowledge_nag, skip_checkov
 from infra.config import CleanupConfig
+from infra.failures import failures_queue
 from infra.function import CleanupFunction
 from infra.monitoring import Monitoring
+from infra.organization import OrganizationStack
 from infra.pull_time import exclude_from_pull_times
 
 
@@ -27,35 +27,7 @@ class EcrCleanupStack(Stack):
         super().__init__(scope, construct_id, **kwargs)
         self.config = config
 
-        # Whatever could not be delivered ends here: a failed or expired asynchronous run, a
-        # scheduled event EventBridge could not hand to Lambda, an undeliverable alarm e-mail.
-        self.failures = sqs.Queue(
-            self,
-            "Failures",
-            encryption=sqs.QueueEncryption.SQS_MANAGED,
-            enforce_ssl=True,
-            retention_period=Duration.days(14),
-        )
-        acknowledge_nag(
-            self.failures,
-            "AwsSolutions-SQS3",
-            "This queue is itself the dead-letter target (Lambda on-failure destination, "
-            "EventBridge target DLQ, SNS subscription redrive); an alarm watches its depth.",
-        )
-        skip_checkov(
-            self.failures,
-            {
-                "CKV_AWS_27": "Encrypted at rest with SSE-SQS (SqsManagedSseEnabled), which "
-                "this check does not recognise; a KMS key would also need key grants for "
-                "EventBridge and SNS to deliver dead letters.",
-            },
-        )
-        acknowledge_nag(
-            self.failures,
-            "Serverless-SQSRedrivePolicy",
-            "This queue is the end of the line for failed deliveries; nothing consumes it, so "
-            "no message can fail here and need redriving further.",
-        )
+        self.failures = failures_queue(self)
 
         self.cleanup = CleanupFunction(self, "Cleanup", config=config, failures=self.failures)
 
@@ -103,18 +75,29 @@ class EcrCleanupStack(Stack):
 STACK_NAME = "EcrUntaggedCleanup"
 
 
-def build(app: App, *, nag: bool = True) -> EcrCleanupStack:
+def build(app: App, *, nag: bool = True) -> EcrCleanupStack | OrganizationStack:
     """Configure from the app's context, add the stack, and make cdk-nag part of synth.
 
-    Raises ConfigError (naming the context key) before anything is built.
+    The organization shape when the context names target accounts or OUs, otherwise the
+    single shape. Raises ConfigError (naming the context key) before anything is built.
     """
     config = CleanupConfig.from_context(app.node.try_get_context)
-    stack = EcrCleanupStack(
-        app,
-        STACK_NAME,
-        config=config,
-        description="Deletes the untagged Amazon ECR images nothing needs, on a schedule",
-    )
+    stack: EcrCleanupStack | OrganizationStack
+    if config.organization:
+        stack = OrganizationStack(
+            app,
+            STACK_NAME,
+            config=config,
+            description="Deletes the untagged Amazon ECR images nothing needs, in every "
+            "configured account and region, on a schedule",
+        )
+    else:
+        stack = EcrCleanupStack(
+            app,
+            STACK_NAME,
+            config=config,
+            description="Deletes the untagged Amazon ECR images nothing needs, on a schedule",
+        )
     if nag:
         # cdk-nag 3 runs as CDK validation plugins: an unacknowledged finding fails synth.
         Validations.of(app).add_plugins(AwsSolutionsChecks(app), ServerlessChecks(app))
