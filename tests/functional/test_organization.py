@@ -112,7 +112,18 @@ def run_items(items: list[dict[str, Any]]) -> list[dict[str, Any] | Exception]:
     return results
 
 
-def test_plan_clean_summary_cleans_every_region(ecr: LocalEcr, hub_env: Env) -> None:
+def emf(output: str) -> list[dict[str, Any]]:
+    """The EMF blobs printed (Powertools writes them to stdout)."""
+    blobs = []
+    for line in output.splitlines():
+        if line.startswith("{") and '"_aws"' in line:
+            blobs.append(json.loads(line))
+    return blobs
+
+
+def test_plan_clean_summary_cleans_every_region(
+    ecr: LocalEcr, hub_env: Env, capsys: pytest.CaptureFixture[str]
+) -> None:
     seeded = seed(ecr)
     planned = plan.handler({"run": "night-1", "input": SCHEDULED_EVENT}, context())
 
@@ -147,7 +158,17 @@ def test_plan_clean_summary_cleans_every_region(ecr: LocalEcr, hub_env: Env) -> 
         stored = work_object(ecr, f"runs/night-1/results/{index}.json")
         assert stored["index"] == index and stored["target"] == items[index]["target"]
 
+    capsys.readouterr()
     total = summary.handler(planned, context())
+    blobs = emf(capsys.readouterr().out)
+    dimensions = [set(blob["_aws"]["CloudWatchMetrics"][0]["Dimensions"][0]) for blob in blobs]
+    (totals,) = [b for b, d in zip(blobs, dimensions, strict=True) if d <= {"service"}]
+    assert totals["ImagesDeleted"] == [18.0] and totals["ItemsFailed"] == [0.0]
+    targets = [b for b, d in zip(blobs, dimensions, strict=True) if {"Account", "Region"} <= d]
+    assert len(blobs) == 1 + len(targets)
+    assert sorted((b["Account"], b["Region"], b["ImagesDeleted"]) for b in targets) == sorted(
+        (ACCOUNT, region, [9.0]) for region in REGIONS
+    )
     assert total == work_object(ecr, "runs/night-1/summary.json")
     deleted = sum(len(d) for regions in seeded.values() for d, _ in regions.values())
     assert total["totals"]["deleted"] == deleted == 18
