@@ -43,6 +43,13 @@ CONTEXT_KEYS: Final = (
     "maxWorkers",
     "alarmEmail",
     "logRetentionDays",
+    "accounts",
+    "organizationalUnits",
+    "regions",
+    "repositoriesPerItem",
+    "maxConcurrency",
+    "spokeRoleName",
+    "organizationId",
 )
 
 
@@ -80,6 +87,16 @@ _REGISTRY_ID = re.compile(r"[0-9]{12}")
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 _RATE = re.compile(r"rate\((?P<value>[0-9]+) (?P<unit>minutes?|hours?|days?)\)")
 _CRON_FIELD = re.compile(r"[0-9A-Za-z*?,/#-]+")
+# The organization shape: the same rules the function's settings apply to TARGET_*.
+_ACCOUNT = re.compile(r"[0-9]{12}")
+_OU = re.compile(r"ou-[0-9a-z]{4,32}-[a-z0-9]{8,32}")
+_REGION = re.compile(r"[a-z]{2}(-[a-z]+)+-[0-9]{1,2}")
+_ORGANIZATION = re.compile(r"o-[a-z0-9]{10,32}")
+# IAM's role name rule (RoleName: 1..64 of [\w+=,.@-]).
+_ROLE_NAME = re.compile(r"[\w+=,.@-]{1,64}", re.ASCII)
+MAX_REPOSITORIES_PER_ITEM: Final = 1_000
+# A Distributed Map runs at most 10,000 child executions at once.
+MAX_CONCURRENCY: Final = 10_000
 
 
 class ConfigError(ValueError):
@@ -107,6 +124,14 @@ class CleanupConfig:
     max_workers: int
     alarm_email: str | None
     log_retention_days: int
+    # The organization shape (all empty: the single shape, today's stack).
+    accounts: tuple[str, ...] = ()
+    organizational_units: tuple[str, ...] = ()
+    regions: tuple[str, ...] = ()
+    repositories_per_item: int = 50
+    max_concurrency: int = 20
+    spoke_role_name: str = "EcrUntaggedCleanupSpoke"
+    organization_id: str | None = None
 
     @classmethod
     def create(cls, **values: object) -> CleanupConfig:
@@ -130,6 +155,26 @@ class CleanupConfig:
                 raise ConfigError(key, "missing (cdk.json sets every default)")
             return raw
 
+        accounts = _id_list("accounts", value("accounts"), _ACCOUNT, "a 12-digit account id")
+        organizational_units = _id_list(
+            "organizationalUnits",
+            value("organizationalUnits"),
+            _OU,
+            "an OU id (ou-xxxx-xxxxxxxx)",
+        )
+        organization_id = _organization_id("organizationId", value("organizationId"))
+        if organizational_units and organization_id is None:
+            raise ConfigError(
+                "organizationId",
+                "required when organizationalUnits is set (the o-... id of their organization)",
+            )
+        registry_id = _registry_id("registryId", value("registryId"))
+        if (accounts or organizational_units) and registry_id is not None:
+            raise ConfigError(
+                "registryId",
+                "must be empty in the organization shape (each target's registry is its own "
+                "account's)",
+            )
         return cls(
             repositories=_repository_list("repositories", value("repositories"), required=True),
             exclude_repositories=_repository_list(
@@ -137,7 +182,7 @@ class CleanupConfig:
             ),
             dry_run=_boolean("dryRun", value("dryRun")),
             schedule=_schedule("schedule", value("schedule")),
-            registry_id=_registry_id("registryId", value("registryId")),
+            registry_id=registry_id,
             image_status=_choice("imageStatus", value("imageStatus"), ("ACTIVE", "ANY")),
             min_age_hours=_number(
                 "minAgeHours", value("minAgeHours"), minimum=0, maximum=MAX_MIN_AGE_HOURS
@@ -155,7 +200,26 @@ class CleanupConfig:
             max_workers=_integer("maxWorkers", value("maxWorkers"), minimum=1, maximum=MAX_WORKERS),
             alarm_email=_email("alarmEmail", value("alarmEmail")),
             log_retention_days=_log_retention("logRetentionDays", value("logRetentionDays")),
+            accounts=accounts,
+            organizational_units=organizational_units,
+            regions=_id_list("regions", value("regions"), _REGION, "a region such as eu-west-1"),
+            repositories_per_item=_integer(
+                "repositoriesPerItem",
+                value("repositoriesPerItem"),
+                minimum=1,
+                maximum=MAX_REPOSITORIES_PER_ITEM,
+            ),
+            max_concurrency=_integer(
+                "maxConcurrency", value("maxConcurrency"), minimum=1, maximum=MAX_CONCURRENCY
+            ),
+            spoke_role_name=_role_name("spokeRoleName", value("spokeRoleName")),
+            organization_id=organization_id,
         )
+
+    @property
+    def organization(self) -> bool:
+        """The organization shape: the context names target accounts or OUs."""
+        return bool(self.accounts or self.organizational_units)
 
     @property
     def has_globs(self) -> bool:
@@ -178,6 +242,18 @@ class CleanupConfig:
             "POWERTOOLS_SERVICE_NAME": SERVICE_NAME,
             "POWERTOOLS_METRICS_NAMESPACE": METRICS_NAMESPACE,
             "POWERTOOLS_LOG_LEVEL": "INFO",
+        }
+
+    def hub_environment(self, *, regions: list[str], work_bucket: str) -> dict[str, str]:
+        """The hub functions' environment: the cleanup's plus the targets (regions never
+        empty: the stack passes the hub's own region when `regions` is)."""
+        return self.environment() | {
+            "TARGET_ACCOUNTS": ",".join(self.accounts),
+            "TARGET_ORGANIZATIONAL_UNITS": ",".join(self.organizational_units),
+            "TARGET_REGIONS": ",".join(regions),
+            "SPOKE_ROLE_NAME": self.spoke_role_name,
+            "REPOSITORIES_PER_ITEM": str(self.repositories_per_item),
+            "WORK_BUCKET": work_bucket,
         }
 
 
@@ -216,6 +292,39 @@ def _repository_list(key: str, raw: object, *, required: bool) -> tuple[str, ...
                 "'*', '?' and '[...]' may stand in for characters",
             )
     return names
+
+
+def _id_list(key: str, raw: object, rule: re.Pattern[str], what: str) -> tuple[str, ...]:
+    """A comma list (or a JSON list) of ids, each once, each matching `rule`; empty: none."""
+    if isinstance(raw, list | tuple):
+        if not all(isinstance(item, str) for item in raw):
+            raise ConfigError(key, f"expected strings, got {raw!r}")
+        raw = ",".join(raw)
+    if not isinstance(raw, str):
+        raise ConfigError(key, f"expected a comma-separated list, got {raw!r}")
+    items = tuple(dict.fromkeys(item.strip() for item in raw.split(",") if item.strip()))
+    for item in items:
+        if not rule.fullmatch(item):
+            raise ConfigError(key, f"{item!r} is not {what}")
+    return items
+
+
+def _organization_id(key: str, raw: object) -> str | None:
+    text = _text(key, raw)
+    if not text:
+        return None
+    if not _ORGANIZATION.fullmatch(text):
+        raise ConfigError(key, f"expected an organization id (o-...) or empty, got {raw!r}")
+    return text
+
+
+def _role_name(key: str, raw: object) -> str:
+    text = _text(key, raw)
+    if not _ROLE_NAME.fullmatch(text):
+        raise ConfigError(
+            key, f"expected an IAM role name (1 to 64 of letters, digits, +=,.@_-), got {raw!r}"
+        )
+    return text
 
 
 def _boolean(key: str, raw: object) -> bool:

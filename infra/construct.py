@@ -12,12 +12,11 @@ from __future__ import annotations
 from aws_cdk import CfnOutput, Duration, Stack
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
-from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
-from infra.checks import acknowledge_nag, skip_checkov
 from infra.config import CleanupConfig
 from infra.dashboard import CleanupDashboard
+from infra.failures import failures_queue
 from infra.function import FUNCTION_TIMEOUT, CleanupFunction
 from infra.monitoring import Monitoring
 from infra.pull_time import exclude_from_pull_times
@@ -41,35 +40,7 @@ class UntaggedImageCleanup(Construct):
         super().__init__(scope, construct_id)
         self.config = config
 
-        # Whatever could not be delivered ends here: a failed or expired asynchronous run, a
-        # scheduled event EventBridge could not hand to Lambda, an undeliverable alarm e-mail.
-        self.failures = sqs.Queue(
-            self,
-            "Failures",
-            encryption=sqs.QueueEncryption.SQS_MANAGED,
-            enforce_ssl=True,
-            retention_period=Duration.days(14),
-        )
-        acknowledge_nag(
-            self.failures,
-            "AwsSolutions-SQS3",
-            "This queue is itself the dead-letter target (Lambda on-failure destination, "
-            "EventBridge target DLQ, SNS subscription redrive); an alarm watches its depth.",
-        )
-        skip_checkov(
-            self.failures,
-            {
-                "CKV_AWS_27": "Encrypted at rest with SSE-SQS (SqsManagedSseEnabled), which "
-                "this check does not recognise; a KMS key would also need key grants for "
-                "EventBridge and SNS to deliver dead letters.",
-            },
-        )
-        acknowledge_nag(
-            self.failures,
-            "Serverless-SQSRedrivePolicy",
-            "This queue is the end of the line for failed deliveries; nothing consumes it, so "
-            "no message can fail here and need redriving further.",
-        )
+        self.failures = failures_queue(self)
 
         self.cleanup = CleanupFunction(self, "Cleanup", config=config, failures=self.failures)
 

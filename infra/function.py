@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Final
 
@@ -118,8 +119,21 @@ class CleanupFunction(Construct):
     """The function that deletes unneeded untagged images, run asynchronously on a schedule."""
 
     def __init__(
-        self, scope: Construct, construct_id: str, *, config: CleanupConfig, failures: sqs.IQueue
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        config: CleanupConfig,
+        failures: sqs.IQueue | None,
+        handler: str = HANDLER,
+        description: str = "Deletes the untagged ECR images nothing needs",
+        environment: Mapping[str, str] | None = None,
+        policy: Callable[[logs.ILogGroup], iam.PolicyDocument] | None = None,
+        reserved_concurrency: int | None = 1,
     ) -> None:
+        """Defaults: the single shape's function. The hub's functions (infra/organization.py)
+        give their own handler, environment and policy; `failures=None` is a function that
+        Step Functions invokes synchronously (its errors fail the execution instead)."""
         super().__init__(scope, construct_id)
 
         self.log_group = logs.LogGroup(
@@ -140,16 +154,32 @@ class CleanupFunction(Construct):
             "Role",
             assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
             description="ECR untagged-image cleanup: reads and deletes images in its repositories",
-            inline_policies={"Cleanup": cleanup_policy(self, config, self.log_group)},
+            inline_policies={
+                "Cleanup": (policy or (lambda group: cleanup_policy(self, config, group)))(
+                    self.log_group
+                )
+            },
+        )
+        asynchronous: dict[str, object] = (
+            {
+                # Asynchronous invocations are not retried: the next scheduled run is the
+                # retry. An event still throttled after an hour, or a failed run, lands in
+                # `failures`.
+                "retry_attempts": 0,
+                "max_event_age": Duration.hours(1),
+                "on_failure": destinations.SqsDestination(failures),
+            }
+            if failures is not None
+            else {}
         )
 
         self.function = lambda_.Function(
             self,
             "Function",
-            description="Deletes the untagged ECR images nothing needs",
+            description=description,
             runtime=lambda_.Runtime.PYTHON_3_14,
             architecture=lambda_.Architecture.ARM_64,
-            handler=HANDLER,
+            handler=handler,
             code=lambda_.Code.from_asset(str(LAMBDA_DIR), exclude=ASSET_EXCLUDE),
             layers=[
                 lambda_.LayerVersion.from_layer_version_arn(
@@ -166,7 +196,7 @@ class CleanupFunction(Construct):
             ],
             timeout=FUNCTION_TIMEOUT,
             memory_size=256,
-            environment=config.environment(),
+            environment=dict(environment) if environment is not None else config.environment(),
             role=self.role,
             log_group=self.log_group,
             logging_format=lambda_.LoggingFormat.JSON,
@@ -174,12 +204,8 @@ class CleanupFunction(Construct):
             system_log_level_v2=lambda_.SystemLogLevel.WARN,
             tracing=lambda_.Tracing.ACTIVE,
             # One run at a time: a second, overlapping run would only redo the first one's work.
-            reserved_concurrent_executions=1,
-            # Asynchronous invocations are not retried: the next scheduled run is the retry.
-            # An event still throttled after an hour, or a failed run, lands in `failures`.
-            retry_attempts=0,
-            max_event_age=Duration.hours(1),
-            on_failure=destinations.SqsDestination(failures),
+            reserved_concurrent_executions=reserved_concurrency,
+            **asynchronous,  # type: ignore[arg-type]
         )
 
         ignore_cfn_lint(
@@ -189,11 +215,18 @@ class CleanupFunction(Construct):
                 "orders them; harmless, and hand-overriding DependsOn would be more fragile.",
             },
         )
+        failed_runs = (
+            "Failed asynchronous runs go to an on-failure destination (an SQS queue) instead "
+            "of a dead-letter queue: its records carry the error."
+            if failures is not None
+            else "Step Functions invokes this function synchronously: an error fails the "
+            "task and the execution, which the state machine's alarms report; nothing is "
+            "queued to be dead-lettered."
+        )
         skip_checkov(
             self.function,
             {
-                "CKV_AWS_116": "Failed asynchronous runs go to an on-failure destination (an "
-                "SQS queue) instead of a dead-letter queue: its records carry the error.",
+                "CKV_AWS_116": failed_runs,
                 "CKV_AWS_117": "The function calls only AWS APIs; a VPC would add NAT or "
                 "endpoints and no protection.",
                 "CKV_AWS_173": "The environment holds settings, no secrets; Lambda encrypts it "
@@ -205,7 +238,9 @@ class CleanupFunction(Construct):
             "Serverless-LambdaDLQ",
             "Failed asynchronous runs go to the on-failure destination (the failures SQS "
             "queue), whose records carry the error; a dead-letter queue as well would file "
-            "each failure twice.",
+            "each failure twice."
+            if failures is not None
+            else failed_runs,
         )
         acknowledge_nag(
             self.role,
@@ -214,6 +249,8 @@ class CleanupFunction(Construct):
             "and xray:PutTelemetryRecords (added by CDK for active tracing), and, when "
             "protectInUse is on, the read-only ecs:ListClusters and lambda:ListFunctions.",
         )
+        if policy is not None:
+            return  # the caller's policy acknowledges its own findings
         if config.protect_in_use:
             acknowledge_nag(
                 self.role,
@@ -238,15 +275,42 @@ def cleanup_policy(
     only for globs, is on `repository/*`.
     """
     stack = Stack.of(scope)
+    statements = cleanup_statements(
+        stack, config, account=config.registry_id or Aws.ACCOUNT_ID, regions=[stack.region]
+    )
+    statements.insert(
+        1,
+        iam.PolicyStatement(
+            sid="WriteLogs",
+            actions=["logs:CreateLogStream", "logs:PutLogEvents"],
+            resources=[log_group.log_group_arn],
+        ),
+    )
+    return iam.PolicyDocument(statements=statements)
 
-    def repository_arn(name: str) -> str:
-        return stack.format_arn(
-            service="ecr",
-            account=config.registry_id or Aws.ACCOUNT_ID,
-            resource="repository",
-            resource_name=name,
-            arn_format=ArnFormat.SLASH_RESOURCE_NAME,
-        )
+
+def cleanup_statements(
+    stack: Stack, config: CleanupConfig, *, account: str, regions: Sequence[str]
+) -> list[iam.PolicyStatement]:
+    """The cleanup's ECR (and in-use) statements for one account's registry in `regions`.
+
+    The single shape's policy (with `account` the registry's, the stack's own region) and
+    the organization shape's spoke role (infra/spoke.py: the spoke's account, every target
+    region) are both built here, so an action the cleanup starts using reaches both.
+    """
+
+    def repository_arns(name: str) -> list[str]:
+        return [
+            stack.format_arn(
+                service="ecr",
+                region=region,
+                account=account,
+                resource="repository",
+                resource_name=name,
+                arn_format=ArnFormat.SLASH_RESOURCE_NAME,
+            )
+            for region in regions
+        ]
 
     statements = [
         iam.PolicyStatement(
@@ -260,13 +324,10 @@ def cleanup_policy(
                 "ecr:ListTagsForResource",
             ],
             resources=[
-                repository_arn(name) for name in repository_resource_names(config.repositories)
+                arn
+                for name in repository_resource_names(config.repositories)
+                for arn in repository_arns(name)
             ],
-        ),
-        iam.PolicyStatement(
-            sid="WriteLogs",
-            actions=["logs:CreateLogStream", "logs:PutLogEvents"],
-            resources=[log_group.log_group_arn],
         ),
     ]
     if config.has_globs:
@@ -278,21 +339,29 @@ def cleanup_policy(
             iam.PolicyStatement(
                 sid="ListRepositories",
                 actions=["ecr:DescribeRepositories"],
-                resources=[repository_arn("*")],
+                resources=repository_arns("*"),
             )
         )
     if config.protect_in_use:
-        statements.extend(_in_use_statements(stack))
-    return iam.PolicyDocument(statements=statements)
+        statements.extend(_in_use_statements(stack, regions))
+    return statements
 
 
-def _in_use_statements(stack: Stack) -> list[iam.PolicyStatement]:
-    """Read-only access to find the images that running tasks and functions use."""
+def _in_use_statements(stack: Stack, regions: Sequence[str]) -> list[iam.PolicyStatement]:
+    """Read-only access to find the images that running tasks and functions use (in the
+    stack's own account: the registry's account has no say over where tasks run)."""
 
-    def arn(service: str, resource: str, separator: ArnFormat) -> str:
-        return stack.format_arn(
-            service=service, resource=resource, resource_name="*", arn_format=separator
-        )
+    def arn(service: str, resource: str, separator: ArnFormat) -> list[str]:
+        return [
+            stack.format_arn(
+                service=service,
+                region=region,
+                resource=resource,
+                resource_name="*",
+                arn_format=separator,
+            )
+            for region in regions
+        ]
 
     slash = ArnFormat.SLASH_RESOURCE_NAME
     return [
@@ -308,15 +377,15 @@ def _in_use_statements(stack: Stack) -> list[iam.PolicyStatement]:
             sid="ReadRunningTasks",
             actions=["ecs:ListTasks", "ecs:DescribeTasks"],
             resources=[
-                arn("ecs", "cluster", slash),
-                arn("ecs", "container-instance", slash),
-                arn("ecs", "task", slash),
+                *arn("ecs", "cluster", slash),
+                *arn("ecs", "container-instance", slash),
+                *arn("ecs", "task", slash),
             ],
         ),
         iam.PolicyStatement(
             sid="ReadFunctionImages",
             actions=["lambda:ListAliases", "lambda:GetFunction"],
-            resources=[arn("lambda", "function", ArnFormat.COLON_RESOURCE_NAME)],
+            resources=arn("lambda", "function", ArnFormat.COLON_RESOURCE_NAME),
         ),
     ]
 

@@ -10,6 +10,7 @@ from constructs import Construct
 
 from infra.config import CleanupConfig
 from infra.construct import UntaggedImageCleanup
+from infra.organization import OrganizationStack
 
 
 class EcrCleanupStack(Stack):
@@ -30,18 +31,29 @@ class EcrCleanupStack(Stack):
 STACK_NAME = "EcrUntaggedCleanup"
 
 
-def build(app: App, *, nag: bool = True) -> EcrCleanupStack:
+def build(app: App, *, nag: bool = True) -> EcrCleanupStack | OrganizationStack:
     """Configure from the app's context, add the stack, and make cdk-nag part of synth.
 
-    Raises ConfigError (naming the context key) before anything is built.
+    The organization shape when the context names target accounts or OUs, otherwise the
+    single shape. Raises ConfigError (naming the context key) before anything is built.
     """
     config = CleanupConfig.from_context(app.node.try_get_context)
-    stack = EcrCleanupStack(
-        app,
-        STACK_NAME,
-        config=config,
-        description="Deletes the untagged Amazon ECR images nothing needs, on a schedule",
-    )
+    stack: EcrCleanupStack | OrganizationStack
+    if config.organization:
+        stack = OrganizationStack(
+            app,
+            STACK_NAME,
+            config=config,
+            description="Deletes the untagged Amazon ECR images nothing needs, in every "
+            "configured account and region, on a schedule",
+        )
+    else:
+        stack = EcrCleanupStack(
+            app,
+            STACK_NAME,
+            config=config,
+            description="Deletes the untagged Amazon ECR images nothing needs, on a schedule",
+        )
     if nag:
         # cdk-nag 3 runs as CDK validation plugins: an unacknowledged finding fails synth.
         Validations.of(app).add_plugins(AwsSolutionsChecks(app), ServerlessChecks(app))

@@ -247,7 +247,18 @@ def main(
     retry_mode: str = typer.Option("standard", help="botocore retry mode for the function."),
     baseline: bool = typer.Option(True, help="Also run the naive baseline."),
     cold_start_only: bool = typer.Option(False, help="Print the cold start figures only."),
+    organization: bool = typer.Option(
+        False, help="One hub execution: 3 accounts x 2 regions x 300 x 200 (see benchmark_org)."
+    ),
 ) -> None:
+    if organization:
+        from tools import benchmark_org  # noqa: PLC0415 - CDK and moto's interpreter only here
+
+        size = Scenario("per target", 10, 20) if quick else Scenario("per target", 300, 200)
+        benchmark_org.run(
+            latency_ms=latency_ms, quick=quick, minimum_calls=minimum_calls, scenario=size
+        )
+        return
     scenarios = (
         [Scenario("4 x 2,000", 4, 2_000), Scenario("1 x 20,000", 1, 20_000)]
         if quick

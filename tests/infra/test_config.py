@@ -196,6 +196,17 @@ INVALID = [
     ("alarmEmail", "not-an-address"),
     ("logRetentionDays", "45"),
     ("logRetentionDays", "0"),
+    ("accounts", "12345678901"),
+    ("accounts", "111111111111,abc"),
+    ("organizationalUnits", "ou-12"),
+    ("regions", "EU-WEST-1"),
+    ("repositoriesPerItem", "0"),
+    ("repositoriesPerItem", "1001"),
+    ("maxConcurrency", "0"),
+    ("maxConcurrency", "10001"),
+    ("spokeRoleName", "has space"),
+    ("spokeRoleName", "x" * 65),
+    ("organizationId", "org-123"),
 ]
 
 

@@ -8,6 +8,7 @@ registry in-process, so seeding is fast and never shows up in `calls`.
 from __future__ import annotations
 
 import binascii
+import copy
 import gc
 import os
 import threading
@@ -127,15 +128,35 @@ class LocalEcr:
     ) -> None:
         self.stop()
 
-    def reset(self) -> None:
-        """Forget everything: this account's moto state (images go with repos), calls, faults."""
+    def reset(self, *, every_account: bool = False) -> None:
+        """Forget everything: this account's moto state (images go with repos), calls, faults.
+
+        `every_account` also empties every other account moto holds (the targets of `at`).
+        """
         with LOCK:
             for backend_dict in list(BackendDict._instances):  # type: ignore[misc]
-                account_backends = backend_dict.get(self._account_id)
-                if account_backends is not None:
-                    account_backends.reset()
+                accounts = list(backend_dict) if every_account else [self._account_id]
+                for account in accounts:
+                    account_backends = backend_dict.get(account)
+                    if account_backends is not None:
+                        account_backends.reset()
         self._calls.clear()
         self.faults = Faults()
+
+    def at(self, account_id: str, region: str) -> LocalEcr:
+        """The same double seen as another account's registry in another region.
+
+        Its fixture helpers and inspection act on that account and region; the server, the
+        call log and the faults stay this instance's (set faults here, not on the view).
+        Clients from `client()` still sign as this (the default) account: a request reaches
+        another account only with credentials of a role assumed there, as in AWS.
+        """
+        view = copy.copy(self)
+        view._account_id = account_id
+        view._region = region
+        view._registry = Registry(account_id, region)
+        view._internal = {}
+        return view
 
     # --- endpoint and clients ------------------------------------------------------
 
@@ -486,6 +507,12 @@ class LocalEcr:
                 lam.update_alias(FunctionName=name, Name=alias, FunctionVersion=version)
         return str(deployed["FunctionArn"])
 
+    def create_role(self, name: str, trust_policy: str | None = None) -> str:
+        """Create an IAM role in this (view's) account; returns its ARN."""
+        iam = self._internal_client("iam")
+        document = trust_policy or '{"Version":"2012-10-17","Statement":[]}'
+        return str(iam.create_role(RoleName=name, AssumeRolePolicyDocument=document)["Role"]["Arn"])
+
     # --- internals ---------------------------------------------------------------------
 
     def _image(self, repo: str, digest: str) -> StoredImage:
@@ -499,8 +526,10 @@ class LocalEcr:
         if service not in self._internal:
             client = self.client(service, retries={"max_attempts": 1})
 
+            account = self._account_id
+
             def mark(request: Any, **_: Any) -> None:
-                request.headers[INTERNAL_HEADER] = "1"
+                request.headers[INTERNAL_HEADER] = account  # served as this account
 
             client.meta.events.register("before-sign", mark)
             self._internal[service] = client

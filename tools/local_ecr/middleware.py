@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from . import ecr_api, inuse, listings
+from . import accounts, ecr_api, inuse, listings
 from .errors import ApiError
 from .faults import Fault, Faults
 from .registry import LOCK, Registry
@@ -80,10 +80,12 @@ class FidelityMiddleware:
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         body = _read_body(environ)
+        internal_mark = environ.pop(_INTERNAL_ENVIRON, None)
+        internal = internal_mark is not None
+        account = accounts.caller_account(environ, internal_mark, self._account_id)
         # moto serves the account named by this header, whatever the access key says.
-        environ["HTTP_X_MOTO_ACCOUNT_ID"] = self._account_id
-        request = identify(environ, body)
-        internal = environ.pop(_INTERNAL_ENVIRON, None) is not None
+        environ["HTTP_X_MOTO_ACCOUNT_ID"] = account
+        request = identify(environ, body, account)
         if not internal:
             self._calls.record(request.call)
         try:
@@ -120,10 +122,13 @@ class FidelityMiddleware:
             request.call.operation,
             request.call.params,
         )
+        account = request.call.account
         if service == "ecr":
             return self._ecr(request, environ)
+        if service == "sts" and operation == "AssumeRole":
+            accounts.check_assume_role(params)
         if service == "lambda":
-            inuse.lambda_before(operation, params, self._account_id)
+            inuse.lambda_before(operation, params, account)
         if service == "ecs":
             listings.ecs_check(operation, params)
         status, headers, body = self._moto(environ)
@@ -131,17 +136,17 @@ class FidelityMiddleware:
             return status, headers, body
         payload = json.loads(body or b"{}")
         if service == "lambda":
-            inuse.lambda_after(operation, payload, self._account_id, request.region)
+            inuse.lambda_after(operation, payload, account, request.region)
             listings.lambda_page(operation, params, payload)
         else:
-            inuse.ecs_after(operation, payload, self._account_id, request.region)
+            inuse.ecs_after(operation, payload, account, request.region)
             listings.ecs_page(operation, params, payload)
         body = json.dumps(payload).encode()
         return status, _with_length(headers, body), body
 
     def _ecr(self, request: WireRequest, environ: dict[str, Any]) -> Answer:
         operation, params = request.call.operation, request.call.params
-        registry = Registry(self._account_id, request.region)
+        registry = Registry(request.call.account, request.region)
         with LOCK:
             ecr_api.check_registry(registry, params)
             if operation == "BatchDeleteImage":

@@ -10,10 +10,11 @@ from __future__ import annotations
 import json
 import re
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
 from urllib.parse import parse_qs
+from xml.sax.saxutils import escape
 
 import botocore.session
 
@@ -32,6 +33,9 @@ class Call:
     service: str
     operation: str
     params: dict[str, Any]
+    account: str = field(default="", compare=False)
+    """The account moto served (the caller's, or an assumed role's)."""
+    region: str = field(default="", compare=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,20 +56,21 @@ class Route:
     operation: Any
 
 
-def identify(environ: dict[str, Any], body: bytes) -> WireRequest:
+def identify(environ: dict[str, Any], body: bytes, account: str = "") -> WireRequest:
     """Name the service, operation and parameters of a raw WSGI request."""
     service, region = _credential_scope(environ.get("HTTP_AUTHORIZATION", ""))
+    where = {"account": account, "region": region}
     target = environ.get("HTTP_X_AMZ_TARGET")
     if target:
         prefix, _, operation = target.rpartition(".")
         service = _TARGET_PREFIXES.get(prefix, service)
-        return WireRequest(Call(service, operation, _json(body)), region, "json")
+        return WireRequest(Call(service, operation, _json(body), **where), region, "json")
     content_type = environ.get("CONTENT_TYPE", "")
     if content_type.startswith("application/x-www-form-urlencoded"):
         form = {k: v[-1] for k, v in parse_qs(body.decode("utf-8", "replace")).items()}
         operation = form.pop("Action", "Unknown")
         form.pop("Version", None)
-        return WireRequest(Call(service, operation, dict(form)), region, "query")
+        return WireRequest(Call(service, operation, dict(form), **where), region, "query")
     method = environ.get("REQUEST_METHOD", "GET")
     path = environ.get("PATH_INFO", "/")
     query = {k: v[-1] for k, v in parse_qs(environ.get("QUERY_STRING", "")).items()}
@@ -76,8 +81,9 @@ def identify(environ: dict[str, Any], body: bytes) -> WireRequest:
         if any(key not in query for key in route.required_query):
             continue
         params = _rest_params(route, match, query, body)
-        return WireRequest(Call(service, route.operation.name, params), region, "rest-json")
-    return WireRequest(Call(service, f"{method} {path}", query), region, "unknown")
+        call = Call(service, route.operation.name, params, **where)
+        return WireRequest(call, region, "rest-json")
+    return WireRequest(Call(service, f"{method} {path}", query, **where), region, "unknown")
 
 
 def json_response(payload: dict[str, Any]) -> tuple[str, list[tuple[str, str]], bytes]:
@@ -94,13 +100,26 @@ def error_response(
         payload = {"Type": "User" if status < 500 else "Service", "message": message}
         body = json.dumps(payload).encode()
         headers = [*_headers("application/json", body), ("x-amzn-ErrorType", code)]
+    elif protocol == "query":  # STS, IAM, ...: the XML ErrorResponse
+        kind = "Sender" if status < 500 else "Receiver"
+        body = (
+            f"<ErrorResponse><Error><Type>{kind}</Type><Code>{escape(code)}</Code>"
+            f"<Message>{escape(message)}</Message></Error>"
+            f"<RequestId>{uuid.uuid4()}</RequestId></ErrorResponse>"
+        ).encode()
+        headers = _headers("text/xml", body)
     else:
         body = json.dumps({"__type": code, "message": message}).encode()
         headers = _headers(JSON_CONTENT_TYPE, body)
     return f"{status} {_REASONS.get(status, 'Error')}", headers, body
 
 
-_REASONS = {400: "Bad Request", 429: "Too Many Requests", 500: "Internal Server Error"}
+_REASONS = {
+    400: "Bad Request",
+    403: "Forbidden",
+    429: "Too Many Requests",
+    500: "Internal Server Error",
+}
 
 
 def _headers(content_type: str, body: bytes) -> list[tuple[str, str]]:

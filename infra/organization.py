@@ -1,0 +1,450 @@
+"""The organization shape's hub: rule -> state machine (Plan -> Clean -> Summarize), the work
+bucket, the three functions, the spoke StackSets and the alarms.
+
+The nightly rule starts a STANDARD execution. Plan writes the work items to the bucket; a
+Distributed Map reads them with its S3 item reader (the items never travel in the 256 KiB
+state payload) and invokes the cleanup function once per item, which writes its result to
+the bucket; Summarize reads items and results back, totals them and fails the execution
+when any item failed. The Map discards its own output and tolerates every failure: the
+summary, not the Map, decides whether the run failed.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Final
+
+from aws_cdk import Aws, CfnOutput, Duration, RemovalPolicy, Stack
+from aws_cdk import aws_cloudformation as cloudformation
+from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_cloudwatch_actions as actions
+from aws_cdk import aws_events as events
+from aws_cdk import aws_events_targets as targets
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_stepfunctions as sfn
+from aws_cdk import aws_stepfunctions_tasks as tasks
+from constructs import Construct
+
+from infra import spoke
+from infra.checks import acknowledge_nag, skip_checkov
+from infra.config import CleanupConfig
+from infra.failures import failures_queue
+from infra.function import RETENTION, CleanupFunction
+from infra.monitoring import Monitoring
+
+PLAN_HANDLER: Final = "ecr_cleanup.plan.handler"
+SUMMARY_HANDLER: Final = "ecr_cleanup.summary.handler"
+WORK_EXPIRY_DAYS: Final = 7
+# A nightly run must end before the next one starts.
+EXECUTION_TIMEOUT: Final = Duration.hours(12)
+
+
+class OrganizationStack(Stack):
+    """One deployment that cleans every configured account and region."""
+
+    def __init__(
+        self, scope: Construct, construct_id: str, *, config: CleanupConfig, **kwargs: Any
+    ) -> None:
+        super().__init__(scope, construct_id, **kwargs)
+        self.config = config
+        self.regions = list(config.regions) or [Aws.REGION]
+        self.failures = failures_queue(self)
+        self.bucket = self._work_bucket()
+        environment = config.hub_environment(
+            regions=self.regions, work_bucket=self.bucket.bucket_name
+        )
+
+        def function(construct_id: str, handler: str, description: str, policy: Any) -> Any:
+            return CleanupFunction(
+                self,
+                construct_id,
+                config=config,
+                failures=None,
+                handler=handler,
+                description=description,
+                environment=environment,
+                policy=policy,
+                reserved_concurrency=None,  # the Map's MaxConcurrency bounds the cleanup
+            )
+
+        self.plan = function(
+            "Plan",
+            PLAN_HANDLER,
+            "Plans the organization's ECR cleanup: targets, repositories, work items",
+            lambda group: self._policy(
+                group, assume=True, list_organization=True, put=["runs/*/items.json"]
+            ),
+        )
+        self.cleanup = function(
+            "Cleanup",
+            "ecr_cleanup.handler.handler",
+            "Deletes the untagged ECR images nothing needs in one target's repositories",
+            lambda group: self._policy(
+                group, assume=True, check_membership=True, put=["runs/*/results/*"]
+            ),
+        )
+        self.summary = function(
+            "Summarize",
+            SUMMARY_HANDLER,
+            "Totals the organization's ECR cleanup run and fails it when an item failed",
+            lambda group: self._policy(group, read=True, put=["runs/*/summary.json"]),
+        )
+
+        self.state_machine = self._state_machine()
+        self.schedule = events.Rule(
+            self,
+            "Schedule",
+            description="Starts the organization's ECR untagged-image cleanup",
+            schedule=events.Schedule.expression(config.schedule),
+        )
+        self.schedule.add_target(
+            targets.SfnStateMachine(
+                self.state_machine,
+                retry_attempts=0,  # the next scheduled run is the retry
+                max_event_age=Duration.hours(1),
+                dead_letter_queue=self.failures,
+            )
+        )
+
+        self.monitoring = Monitoring(
+            self,
+            "Monitoring",
+            config=config,
+            function=self.cleanup.function,
+            failures=self.failures,
+        )
+        self._execution_alarms()
+        self.stack_sets = self._stack_sets()
+
+        for output, role in (
+            (spoke.PLAN_ROLE_PARAMETER, self.plan.role),
+            (spoke.CLEANUP_ROLE_PARAMETER, self.cleanup.role),
+        ):
+            CfnOutput(
+                self,
+                output,
+                value=role.role_arn,
+                description="Trusted by the spoke role (spoke template parameter of that name)",
+            )
+        CfnOutput(self, "StateMachineArn", value=self.state_machine.state_machine_arn)
+        CfnOutput(self, "WorkBucketName", value=self.bucket.bucket_name)
+
+    # --- the work bucket --------------------------------------------------------------------
+
+    def _work_bucket(self) -> s3.Bucket:
+        bucket = s3.Bucket(
+            self,
+            "Work",
+            encryption=s3.BucketEncryption.S3_MANAGED,
+            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+            enforce_ssl=True,
+            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+            lifecycle_rules=[
+                s3.LifecycleRule(
+                    id="ExpireRuns",
+                    expiration=Duration.days(WORK_EXPIRY_DAYS),
+                    abort_incomplete_multipart_upload_after=Duration.days(1),
+                )
+            ],
+            # Kept on `cdk destroy` (CloudFormation cannot delete a bucket with objects);
+            # it empties itself within WORK_EXPIRY_DAYS.
+            removal_policy=RemovalPolicy.RETAIN,
+        )
+        access_logs = (
+            "The bucket holds only the runs' own work items and results, written and read by "
+            "the hub's functions (CloudTrail records their calls) and expired after 7 days; "
+            "an access-log bucket would need a log bucket of its own."
+        )
+        acknowledge_nag(bucket, "AwsSolutions-S1", access_logs)
+        skip_checkov(
+            bucket,
+            {
+                "CKV_AWS_18": access_logs,
+                "CKV_AWS_21": "Every object is written once per run and expires after 7 "
+                "days; versions would keep nothing worth restoring.",
+            },
+        )
+        return bucket
+
+    # --- IAM ----------------------------------------------------------------------------------
+
+    def _policy(
+        self,
+        log_group: logs.ILogGroup,
+        *,
+        put: list[str],
+        assume: bool = False,
+        list_organization: bool = False,
+        check_membership: bool = False,
+        read: bool = False,
+    ) -> iam.PolicyDocument:
+        """One hub function's policy: its logs, its S3 keys, and the spoke roles if it
+        assumes them (never `sts:AssumeRole` on `*`)."""
+        statements = [
+            iam.PolicyStatement(
+                sid="WriteLogs",
+                actions=["logs:CreateLogStream", "logs:PutLogEvents"],
+                resources=[log_group.log_group_arn],
+            ),
+            iam.PolicyStatement(
+                sid="WriteWork",
+                actions=["s3:PutObject"],
+                resources=[self.bucket.arn_for_objects(key) for key in put],
+            ),
+        ]
+        if read:
+            statements += [
+                iam.PolicyStatement(
+                    sid="ReadWork",
+                    actions=["s3:GetObject"],
+                    resources=[self.bucket.arn_for_objects("runs/*")],
+                ),
+                # A missing result must read as NoSuchKey (a failed item), not AccessDenied.
+                iam.PolicyStatement(
+                    sid="ListWork",
+                    actions=["s3:ListBucket"],
+                    resources=[self.bucket.bucket_arn],
+                    conditions={"StringLike": {"s3:prefix": ["runs/*"]}},
+                ),
+            ]
+        organization = self.config.organization_id
+        if assume:
+            statements += self._assume_statements()
+        if organization and self.config.organizational_units:
+            ou_arn = f"arn:{Aws.PARTITION}:organizations::*:ou/{organization}/*"
+            if list_organization:
+                statements.append(
+                    iam.PolicyStatement(
+                        sid="ListAccountsUnderOrganizationalUnits",
+                        actions=[
+                            "organizations:ListAccountsForParent",
+                            "organizations:ListOrganizationalUnitsForParent",
+                        ],
+                        resources=[ou_arn],
+                    )
+                )
+            if check_membership:
+                statements.append(
+                    iam.PolicyStatement(
+                        sid="CheckTargetIsUnderOrganizationalUnits",
+                        actions=["organizations:ListParents"],
+                        resources=[
+                            f"arn:{Aws.PARTITION}:organizations::*:account/{organization}/*",
+                            ou_arn,
+                        ],
+                    )
+                )
+        return iam.PolicyDocument(statements=statements)
+
+    def _assume_statements(self) -> list[iam.PolicyStatement]:
+        config = self.config
+        statements = []
+        if config.accounts:
+            statements.append(
+                iam.PolicyStatement(
+                    sid="AssumeSpokeRolesOfTheAccounts",
+                    actions=["sts:AssumeRole"],
+                    resources=[
+                        spoke.spoke_role_arn(config, account) for account in config.accounts
+                    ],
+                )
+            )
+        if config.organizational_units:
+            # The accounts under an OU are known at run time only: the role name in any
+            # account, but only in the organization and under the configured OUs.
+            paths = [f"{config.organization_id}/*/{ou}/*" for ou in config.organizational_units]
+            statements.append(
+                iam.PolicyStatement(
+                    sid="AssumeSpokeRolesUnderTheOrganizationalUnits",
+                    actions=["sts:AssumeRole"],
+                    resources=[spoke.spoke_role_arn(config, "*")],
+                    conditions={
+                        "StringEquals": {"aws:ResourceOrgID": config.organization_id},
+                        "ForAnyValue:StringLike": {"aws:ResourceOrgPaths": paths},
+                    },
+                )
+            )
+        return statements
+
+    # --- the state machine --------------------------------------------------------------------
+
+    def _state_machine(self) -> sfn.StateMachine:
+        plan = tasks.LambdaInvoke(
+            self,
+            "Plan targets",
+            lambda_function=self.plan.function,
+            payload=sfn.TaskInput.from_object(
+                {
+                    "run": sfn.JsonPath.string_at("$$.Execution.Name"),
+                    "input": sfn.JsonPath.entire_payload,
+                }
+            ),
+            payload_response_only=True,  # retries only Lambda's own service errors
+        )
+        clean_item = tasks.LambdaInvoke(
+            self,
+            "Clean item",
+            lambda_function=self.cleanup.function,
+            payload=sfn.TaskInput.from_json_path_at("$"),
+            payload_response_only=True,
+        )
+        unreachable = sfn.Fail(
+            self,
+            "Target unreachable",
+            error="TargetUnreachable",
+            cause="Plan could not assume the target's spoke role or list its repositories; "
+            "the run's summary names the target and the error",
+        )
+        processor = (
+            sfn.Choice(self, "Reachable target?")
+            .when(sfn.Condition.is_present("$.error"), unreachable)
+            .otherwise(clean_item)
+        )
+        clean = sfn.DistributedMap(
+            self,
+            "Clean",
+            item_reader=sfn.S3JsonItemReader(bucket_name_path="$.bucket", key="$.key"),
+            max_concurrency=self.config.max_concurrency,
+            # Every item may fail: the summary decides whether the run failed.
+            tolerated_failure_percentage=100,
+            result_path=sfn.JsonPath.DISCARD,  # results go through the bucket
+            map_execution_type=sfn.StateMachineType.STANDARD,
+        )
+        clean.item_processor(processor)
+        summarize = tasks.LambdaInvoke(
+            self,
+            "Summarize run",
+            lambda_function=self.summary.function,
+            payload=sfn.TaskInput.from_json_path_at("$"),
+            payload_response_only=True,
+        )
+
+        self.execution_logs = logs.LogGroup(
+            self, "ExecutionLogs", retention=RETENTION[self.config.log_retention_days]
+        )
+        skip_checkov(
+            self.execution_logs,
+            {
+                "CKV_AWS_158": "Execution events hold account ids, regions, repository names "
+                "and counts, no secrets; CloudWatch Logs encrypts them with its own key.",
+            },
+        )
+        machine = sfn.StateMachine(
+            self,
+            "Run",
+            comment="Plan the targets, clean every work item, summarize the run",
+            definition_body=sfn.DefinitionBody.from_chainable(plan.next(clean).next(summarize)),
+            state_machine_type=sfn.StateMachineType.STANDARD,
+            timeout=EXECUTION_TIMEOUT,
+            tracing_enabled=True,
+            logs=sfn.LogOptions(destination=self.execution_logs, level=sfn.LogLevel.ALL),
+        )
+        # The item reader's bucket comes from Plan's output, so CDK cannot scope its read.
+        machine.add_to_role_policy(
+            iam.PolicyStatement(
+                sid="ReadWorkItems",
+                actions=["s3:GetObject"],
+                resources=[self.bucket.arn_for_objects("runs/*/items.json")],
+            )
+        )
+        return machine
+
+    def _execution_alarms(self) -> None:
+        action = actions.SnsAction(self.monitoring.topic)
+        for construct_id, metric, description in (
+            (
+                "ExecutionsFailed",
+                self.state_machine.metric_failed,
+                "An organization run failed: a target could not be reached or cleaned, or a "
+                "step failed. The run's summary (summary.json, and the Summarize log line) "
+                "names the failed items.",
+            ),
+            (
+                "ExecutionsTimedOut",
+                self.state_machine.metric_timed_out,
+                "An organization run did not finish within its 12-hour timeout.",
+            ),
+            (
+                "ExecutionsAborted",
+                self.state_machine.metric_aborted,
+                "An organization run was stopped before it finished.",
+            ),
+        ):
+            alarm = cloudwatch.Alarm(
+                self.monitoring,
+                construct_id,
+                metric=metric(period=Duration.days(1), statistic="Sum"),
+                alarm_description=description,
+                threshold=1,
+                comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+                evaluation_periods=1,
+                treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+            )
+            alarm.add_alarm_action(action)
+            self.monitoring.alarms.append(alarm)
+
+    # --- the spokes ---------------------------------------------------------------------------
+
+    def _stack_sets(self) -> list[cloudformation.CfnStackSet]:
+        """SERVICE_MANAGED StackSets for the configured OUs (plain `accounts` get the same
+        templates deployed by hand: see the README)."""
+        config = self.config
+        if not config.organizational_units:
+            return []
+        common: dict[str, Any] = {
+            "permission_model": "SERVICE_MANAGED",
+            "call_as": "DELEGATED_ADMIN",
+            "auto_deployment": cloudformation.CfnStackSet.AutoDeploymentProperty(
+                enabled=True, retain_stacks_on_account_removal=False
+            ),
+            "managed_execution": {"Active": True},
+            "operation_preferences": cloudformation.CfnStackSet.OperationPreferencesProperty(
+                failure_tolerance_percentage=100,
+                max_concurrent_percentage=100,
+                region_concurrency_type="PARALLEL",
+            ),
+        }
+
+        def targets_in(
+            regions: list[str],
+        ) -> list[cloudformation.CfnStackSet.StackInstancesProperty]:
+            return [
+                cloudformation.CfnStackSet.StackInstancesProperty(
+                    deployment_targets=cloudformation.CfnStackSet.DeploymentTargetsProperty(
+                        organizational_unit_ids=list(config.organizational_units)
+                    ),
+                    regions=regions,
+                )
+            ]
+
+        roles = cloudformation.CfnStackSet(
+            self,
+            "SpokeRoles",
+            stack_set_name=f"{self.stack_name}-SpokeRoles",
+            description="The role the ECR cleanup hub assumes, once per account",
+            template_body=spoke.as_text(spoke.role_template(config)),
+            capabilities=["CAPABILITY_NAMED_IAM"],
+            parameters=[
+                cloudformation.CfnStackSet.ParameterProperty(
+                    parameter_key=spoke.PLAN_ROLE_PARAMETER, parameter_value=self.plan.role.role_arn
+                ),
+                cloudformation.CfnStackSet.ParameterProperty(
+                    parameter_key=spoke.CLEANUP_ROLE_PARAMETER,
+                    parameter_value=self.cleanup.role.role_arn,
+                ),
+            ],
+            stack_instances_group=targets_in([Aws.REGION]),
+            **common,
+        )
+        exclusions = cloudformation.CfnStackSet(
+            self,
+            "SpokeExclusions",
+            stack_set_name=f"{self.stack_name}-SpokePullTimeExclusions",
+            description="The spoke role as an ECR pull time update exclusion, per region",
+            template_body=spoke.as_text(spoke.exclusion_template(config)),
+            stack_instances_group=targets_in(self.regions),
+            **common,
+        )
+        exclusions.add_dependency(roles)  # the role exists before it is excluded
+        return [roles, exclusions]
