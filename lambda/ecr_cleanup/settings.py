@@ -55,6 +55,9 @@ class Settings(BaseModel):
     )
     keep_pulled_within_days: int = Field(default=7, alias="KEEP_PULLED_WITHIN_DAYS", ge=0, le=3_650)
     protect_in_use: Boolean = Field(default=True, alias="PROTECT_IN_USE")
+    task_definition_revisions: int = Field(
+        default=10, alias="TASK_DEFINITION_REVISIONS", ge=0, le=1_000
+    )  # 0: every ACTIVE revision
     max_workers: int = Field(default=4, alias="MAX_WORKERS", ge=1, le=16)
 
     @classmethod

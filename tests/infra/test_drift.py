@@ -40,6 +40,11 @@ MAPPED = {
     "keepPulledWithinDays": ("KEEP_PULLED_WITHIN_DAYS", "keep_pulled_within_days", "number"),
     "protectInUse": ("PROTECT_IN_USE", "protect_in_use", "bool"),
     "maxWorkers": ("MAX_WORKERS", "max_workers", "number"),
+    "taskDefinitionRevisions": (
+        "TASK_DEFINITION_REVISIONS",
+        "task_definition_revisions",
+        "number",
+    ),
 }
 DEFAULTS = cdk_context()
 DEFAULT_ENVIRONMENT = CleanupConfig.from_context(DEFAULTS.get).environment()

@@ -287,7 +287,19 @@ IN_USE = {
         "arn:aws:ecs:eu-west-1:111122223333:container-instance/*",
         "arn:aws:ecs:eu-west-1:111122223333:task/*",
     ],
-    "lambda:ListAliases": ["arn:aws:lambda:eu-west-1:111122223333:function:*"],
+    "ecs:ListServices": ["*"],
+    "ecs:ListTaskDefinitionFamilies": ["*"],
+    "ecs:ListTaskDefinitions": ["*"],
+    "ecs:DescribeTaskDefinition": ["*"],
+    "ecs:DescribeServices": [
+        "arn:aws:ecs:eu-west-1:111122223333:service/*",
+        "arn:aws:ecs:eu-west-1:111122223333:service-revision/*",
+    ],
+    "ecs:DescribeServiceRevisions": [
+        "arn:aws:ecs:eu-west-1:111122223333:service/*",
+        "arn:aws:ecs:eu-west-1:111122223333:service-revision/*",
+    ],
+    "lambda:ListVersionsByFunction": ["arn:aws:lambda:eu-west-1:111122223333:function:*"],
     "lambda:GetFunction": ["arn:aws:lambda:eu-west-1:111122223333:function:*"],
 }
 
