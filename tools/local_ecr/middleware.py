@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from . import ecr_api, inuse, listings
+from . import ecr_api, ecs_workloads, inuse, listings
 from .errors import ApiError
 from .faults import Fault, Faults
 from .registry import LOCK, Registry
@@ -34,7 +34,7 @@ WsgiApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
 # The answers moto gets wrong for ECS and Lambda, corrected after moto has answered.
 _REWRITTEN = {
     "lambda": inuse.LAMBDA_OPERATIONS | listings.LAMBDA_LISTS.keys(),
-    "ecs": inuse.ECS_STARTS | listings.ECS_LISTS.keys(),
+    "ecs": inuse.ECS_STARTS | listings.ECS_LISTS.keys() | ecs_workloads.AFTER,
 }
 
 # How each protocol names the two random service faults: (code, HTTP status).
@@ -126,6 +126,11 @@ class FidelityMiddleware:
             inuse.lambda_before(operation, params, self._account_id)
         if service == "ecs":
             listings.ecs_check(operation, params)
+            ecs_workloads.check(operation, params)
+            if operation in ecs_workloads.ANSWERED:
+                return json_response(
+                    ecs_workloads.answer(operation, params, self._account_id, request.region)
+                )
         status, headers, body = self._moto(environ)
         if not status.startswith("2") or operation not in _REWRITTEN.get(service, ()):
             return status, headers, body
@@ -135,6 +140,7 @@ class FidelityMiddleware:
             listings.lambda_page(operation, params, payload)
         else:
             inuse.ecs_after(operation, payload, self._account_id, request.region)
+            ecs_workloads.after(operation, params, payload, self._account_id, request.region)
             listings.ecs_page(operation, params, payload)
         body = json.dumps(payload).encode()
         return status, _with_length(headers, body), body
