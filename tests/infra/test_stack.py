@@ -78,6 +78,7 @@ def test_function_environment(template: Template) -> None:
         "KEEP_PULLED_WITHIN_DAYS": "7",
         "PROTECT_IN_USE": "true",
         "MAX_WORKERS": "4",
+        "TASK_DEFINITION_REVISIONS": "10",
         "POWERTOOLS_SERVICE_NAME": "ecr-untagged-cleanup",
         "POWERTOOLS_METRICS_NAMESPACE": "EcrUntaggedCleanup",
         "POWERTOOLS_LOG_LEVEL": "INFO",
@@ -95,6 +96,7 @@ def test_function_environment_follows_the_context() -> None:
         keepPulledWithinDays="0",
         protectInUse="false",
         maxWorkers="8",
+        taskDefinitionRevisions="0",
     )
     variables = one(template, "AWS::Lambda::Function")["Properties"]["Environment"]["Variables"]
     assert variables == {
@@ -107,6 +109,7 @@ def test_function_environment_follows_the_context() -> None:
         "KEEP_PULLED_WITHIN_DAYS": "0",
         "PROTECT_IN_USE": "false",
         "MAX_WORKERS": "8",
+        "TASK_DEFINITION_REVISIONS": "0",
         "POWERTOOLS_SERVICE_NAME": "ecr-untagged-cleanup",
         "POWERTOOLS_METRICS_NAMESPACE": "EcrUntaggedCleanup",
         "POWERTOOLS_LOG_LEVEL": "INFO",
