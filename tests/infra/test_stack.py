@@ -295,12 +295,12 @@ IN_USE = {
     "ecs:ListTaskDefinitions": ["*"],
     "ecs:DescribeTaskDefinition": ["*"],
     "ecs:DescribeServices": [
-        "arn:aws:ecs:eu-west-1:111122223333:service/*",
         "arn:aws:ecs:eu-west-1:111122223333:service-revision/*",
+        "arn:aws:ecs:eu-west-1:111122223333:service/*",
     ],
     "ecs:DescribeServiceRevisions": [
-        "arn:aws:ecs:eu-west-1:111122223333:service/*",
         "arn:aws:ecs:eu-west-1:111122223333:service-revision/*",
+        "arn:aws:ecs:eu-west-1:111122223333:service/*",
     ],
     "lambda:ListVersionsByFunction": ["arn:aws:lambda:eu-west-1:111122223333:function:*"],
     "lambda:GetFunction": ["arn:aws:lambda:eu-west-1:111122223333:function:*"],
