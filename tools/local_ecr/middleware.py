@@ -2,8 +2,9 @@
 
 Every request reaches `FidelityMiddleware` first. ECR operations listed in
 `ecr_api.HANDLERS` are answered from the double's image tables; every other request goes
-to moto, with ECS and Lambda answers corrected where they lose image digests (`inuse`)
-or skip paging (`listings`).
+to moto, with ECS and Lambda answers corrected where they lose image digests (`inuse`),
+service revisions and task definition listings (`ecs_workloads`), or skip paging
+(`listings`).
 """
 
 from __future__ import annotations
