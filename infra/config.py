@@ -41,6 +41,7 @@ CONTEXT_KEYS: Final = (
     "keepUntagged",
     "protectInUse",
     "maxWorkers",
+    "taskDefinitionRevisions",
     "alarmEmail",
     "logRetentionDays",
     "accounts",
@@ -74,6 +75,7 @@ MAX_MIN_AGE_HOURS: Final = 87_600
 MAX_KEEP_PULLED_WITHIN_DAYS: Final = 3_650
 MAX_WORKERS: Final = 16
 MAX_KEEP_UNTAGGED: Final = 10_000
+MAX_TASK_DEFINITION_REVISIONS: Final = 1_000
 
 # ECR's repository naming rule as its service model publishes it (RepositoryName: 2..256 of
 # `[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*(\/[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*)*`), with each
@@ -122,6 +124,7 @@ class CleanupConfig:
     keep_untagged: int
     protect_in_use: bool
     max_workers: int
+    task_definition_revisions: int
     alarm_email: str | None
     log_retention_days: int
     # The organization shape (all empty: the single shape, today's stack).
@@ -198,6 +201,12 @@ class CleanupConfig:
             ),
             protect_in_use=_boolean("protectInUse", value("protectInUse")),
             max_workers=_integer("maxWorkers", value("maxWorkers"), minimum=1, maximum=MAX_WORKERS),
+            task_definition_revisions=_integer(
+                "taskDefinitionRevisions",
+                value("taskDefinitionRevisions"),
+                minimum=0,
+                maximum=MAX_TASK_DEFINITION_REVISIONS,
+            ),
             alarm_email=_email("alarmEmail", value("alarmEmail")),
             log_retention_days=_log_retention("logRetentionDays", value("logRetentionDays")),
             accounts=accounts,
@@ -239,6 +248,7 @@ class CleanupConfig:
             "KEEP_UNTAGGED": str(self.keep_untagged),
             "PROTECT_IN_USE": _bool_text(self.protect_in_use),
             "MAX_WORKERS": str(self.max_workers),
+            "TASK_DEFINITION_REVISIONS": str(self.task_definition_revisions),
             "POWERTOOLS_SERVICE_NAME": SERVICE_NAME,
             "POWERTOOLS_METRICS_NAMESPACE": METRICS_NAMESPACE,
             "POWERTOOLS_LOG_LEVEL": "INFO",

@@ -247,7 +247,9 @@ class CleanupFunction(Construct):
             "AwsSolutions-IAM5[Resource::*]",
             "Only actions without resource-level permissions use '*': xray:PutTraceSegments "
             "and xray:PutTelemetryRecords (added by CDK for active tracing), and, when "
-            "protectInUse is on, the read-only ecs:ListClusters and lambda:ListFunctions.",
+            "protectInUse is on, the read-only ecs:ListClusters, ecs:ListServices, "
+            "ecs:ListTaskDefinitionFamilies, ecs:ListTaskDefinitions, "
+            "ecs:DescribeTaskDefinition and lambda:ListFunctions.",
         )
         if policy is not None:
             return  # the caller's policy acknowledges its own findings
@@ -255,8 +257,10 @@ class CleanupFunction(Construct):
             acknowledge_nag(
                 self.role,
                 "Serverless-LambdaStarPermissions",
-                "The only '*' resources are for ecs:ListClusters and lambda:ListFunctions "
-                "(read-only, protectInUse), which have no resource-level permissions.",
+                "The only '*' resources are for ecs:ListClusters, ecs:ListServices, "
+                "ecs:ListTaskDefinitionFamilies, ecs:ListTaskDefinitions, "
+                "ecs:DescribeTaskDefinition and lambda:ListFunctions (read-only, "
+                "protectInUse), which have no resource-level permissions.",
             )
         for resource, reason in _wildcard_findings(config, Stack.of(self)).items():
             acknowledge_nag(self.role, f"AwsSolutions-IAM5[Resource::{resource}]", reason)
@@ -348,8 +352,9 @@ def cleanup_statements(
 
 
 def _in_use_statements(stack: Stack, regions: Sequence[str]) -> list[iam.PolicyStatement]:
-    """Read-only access to find the images that running tasks and functions use (in the
-    stack's own account: the registry's account has no say over where tasks run)."""
+    """Read-only access to find the images that tasks, services, task definitions and
+    function versions can still start (in the stack's own account: the registry's account
+    has no say over where tasks run)."""
 
     def arn(service: str, resource: str, separator: ArnFormat) -> list[str]:
         return [
@@ -366,8 +371,17 @@ def _in_use_statements(stack: Stack, regions: Sequence[str]) -> list[iam.PolicyS
     slash = ArnFormat.SLASH_RESOURCE_NAME
     return [
         iam.PolicyStatement(
+            # The service authorization reference lists no resource type for these:
+            # ListServices takes only the ecs:cluster condition key.
             sid="ListWithoutResourceType",
-            actions=["ecs:ListClusters", "lambda:ListFunctions"],
+            actions=[
+                "ecs:ListClusters",
+                "ecs:ListServices",
+                "ecs:ListTaskDefinitionFamilies",
+                "ecs:ListTaskDefinitions",
+                "ecs:DescribeTaskDefinition",
+                "lambda:ListFunctions",
+            ],
             resources=["*"],
         ),
         iam.PolicyStatement(
@@ -383,8 +397,15 @@ def _in_use_statements(stack: Stack, regions: Sequence[str]) -> list[iam.PolicyS
             ],
         ),
         iam.PolicyStatement(
+            # DescribeServices is authorized on service, DescribeServiceRevisions on
+            # service-revision (service-revision/<cluster>/<service>/<id>).
+            sid="ReadServiceRevisions",
+            actions=["ecs:DescribeServices", "ecs:DescribeServiceRevisions"],
+            resources=[*arn("ecs", "service", slash), *arn("ecs", "service-revision", slash)],
+        ),
+        iam.PolicyStatement(
             sid="ReadFunctionImages",
-            actions=["lambda:ListAliases", "lambda:GetFunction"],
+            actions=["lambda:ListVersionsByFunction", "lambda:GetFunction"],
             resources=arn("lambda", "function", ArnFormat.COLON_RESOURCE_NAME),
         ),
     ]
@@ -439,6 +460,11 @@ def _wildcard_findings(config: CleanupConfig, stack: Stack) -> dict[str, str]:
             f"arn:{partition}:ecs:{own}:task/*": "Read-only (protectInUse): "
             "ecs:DescribeTasks reads which images the running tasks use.",
             f"arn:{partition}:lambda:{own}:function:*": "Read-only (protectInUse): "
-            "lambda:ListAliases and lambda:GetFunction read which images functions use.",
+            "lambda:ListVersionsByFunction and lambda:GetFunction read which images "
+            "every version of the functions uses.",
+            f"arn:{partition}:ecs:{own}:service/*": "Read-only (protectInUse): "
+            "ecs:DescribeServices reads every service's current revisions.",
+            f"arn:{partition}:ecs:{own}:service-revision/*": "Read-only (protectInUse): "
+            "ecs:DescribeServiceRevisions reads the image digests the services launch.",
         }
     return findings

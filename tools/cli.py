@@ -81,6 +81,7 @@ FLAGS = {
     "KEEP_UNTAGGED": "--keep-untagged",
     "PROTECT_IN_USE": "--protect-in-use",
     "MAX_WORKERS": "--max-workers",
+    "TASK_DEFINITION_REVISIONS": "--task-definition-revisions",
 }
 # The user's own AWS settings that could send a local run's clients elsewhere.
 USER_AWS_SETTINGS = ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS")
@@ -185,6 +186,14 @@ def main(
             help="Repositories cleaned concurrently, 1-16. " + _default("max_workers"),
         ),
     ] = None,
+    task_definition_revisions: Annotated[
+        str | None,
+        typer.Option(
+            metavar="N",
+            help="Newest ACTIVE revisions per task definition family whose digests stay, "
+            "0-1000 (0: all). " + _default("task_definition_revisions"),
+        ),
+    ] = None,
     time_budget_seconds: Annotated[
         float | None,
         typer.Option(
@@ -221,6 +230,7 @@ def main(
             "KEEP_UNTAGGED": keep_untagged,
             "PROTECT_IN_USE": protect_in_use,
             "MAX_WORKERS": max_workers,
+            "TASK_DEFINITION_REVISIONS": task_definition_revisions,
         }
     )
     stdout = _stdout()

@@ -43,7 +43,7 @@ from ecr_cleanup.decide import (
     prerequisites,
 )
 from ecr_cleanup.errors import describe_error as _describe_error
-from ecr_cleanup.in_use import in_use_digests
+from ecr_cleanup.in_use import LookupFailed, in_use_digests
 from ecr_cleanup.manifests import index_children, is_index
 from ecr_cleanup.registry import BATCH_LIMIT, Deleted, Registry
 from ecr_cleanup.report import RepositoryReport, RunReport
@@ -185,7 +185,15 @@ def run_cleanup(
             names = repositories_in_scope(registry, settings)
         deadline.check()
         in_use = (
-            in_use_digests(clients.ecs, clients.lambda_) if settings.protect_in_use else frozenset()
+            in_use_digests(
+                clients.ecs,
+                clients.lambda_,
+                registry_id=settings.registry_id,
+                task_definition_revisions=settings.task_definition_revisions,
+                max_workers=settings.max_workers,
+            )
+            if settings.protect_in_use
+            else frozenset()
         )
     except OutOfTime:
         report.out_of_time = True
@@ -193,6 +201,9 @@ def run_cleanup(
         return report
     except (ClientError, BotoCoreError) as error:
         report.error = f"nothing was deleted: {_describe_error(error)}"
+        return report
+    except LookupFailed as error:
+        report.error = f"nothing was deleted: {error}"
         return report
 
     workers = settings.max_workers

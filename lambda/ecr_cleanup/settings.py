@@ -83,6 +83,9 @@ class Settings(BaseModel):
     keep_pulled_within_days: int = Field(default=7, alias="KEEP_PULLED_WITHIN_DAYS", ge=0, le=3_650)
     keep_untagged: int = Field(default=0, alias="KEEP_UNTAGGED", ge=0, le=10_000)
     protect_in_use: Boolean = Field(default=True, alias="PROTECT_IN_USE")
+    task_definition_revisions: int = Field(
+        default=10, alias="TASK_DEFINITION_REVISIONS", ge=0, le=1_000
+    )  # 0: every ACTIVE revision
     max_workers: int = Field(default=4, alias="MAX_WORKERS", ge=1, le=16)
     # Hub mode (WORK_BUCKET set): the targets the hub may clean, and how items are cut.
     target_accounts: Accounts = Field(default=(), alias="TARGET_ACCOUNTS")

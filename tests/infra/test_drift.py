@@ -41,6 +41,11 @@ MAPPED = {
     "keepUntagged": ("KEEP_UNTAGGED", "keep_untagged", "number"),
     "protectInUse": ("PROTECT_IN_USE", "protect_in_use", "bool"),
     "maxWorkers": ("MAX_WORKERS", "max_workers", "number"),
+    "taskDefinitionRevisions": (
+        "TASK_DEFINITION_REVISIONS",
+        "task_definition_revisions",
+        "number",
+    ),
 }
 # The organization shape's hub settings: the stack derives them (from `accounts`, `regions`,
 # ... and its own bucket), so they are not one context key each; the hub's tests check them.

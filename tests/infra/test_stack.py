@@ -85,6 +85,7 @@ def test_function_environment(template: Template) -> None:
         "KEEP_UNTAGGED": "0",
         "PROTECT_IN_USE": "true",
         "MAX_WORKERS": "4",
+        "TASK_DEFINITION_REVISIONS": "10",
         "POWERTOOLS_SERVICE_NAME": "ecr-untagged-cleanup",
         "POWERTOOLS_METRICS_NAMESPACE": "EcrUntaggedCleanup",
         "POWERTOOLS_LOG_LEVEL": "INFO",
@@ -103,6 +104,7 @@ def test_function_environment_follows_the_context() -> None:
         keepUntagged="5",
         protectInUse="false",
         maxWorkers="8",
+        taskDefinitionRevisions="0",
     )
     variables = one(template, "AWS::Lambda::Function")["Properties"]["Environment"]["Variables"]
     assert variables == {
@@ -116,6 +118,7 @@ def test_function_environment_follows_the_context() -> None:
         "KEEP_UNTAGGED": "5",
         "PROTECT_IN_USE": "false",
         "MAX_WORKERS": "8",
+        "TASK_DEFINITION_REVISIONS": "0",
         "POWERTOOLS_SERVICE_NAME": "ecr-untagged-cleanup",
         "POWERTOOLS_METRICS_NAMESPACE": "EcrUntaggedCleanup",
         "POWERTOOLS_LOG_LEVEL": "INFO",
@@ -304,7 +307,19 @@ IN_USE = {
         "arn:aws:ecs:eu-west-1:111122223333:container-instance/*",
         "arn:aws:ecs:eu-west-1:111122223333:task/*",
     ],
-    "lambda:ListAliases": ["arn:aws:lambda:eu-west-1:111122223333:function:*"],
+    "ecs:ListServices": ["*"],
+    "ecs:ListTaskDefinitionFamilies": ["*"],
+    "ecs:ListTaskDefinitions": ["*"],
+    "ecs:DescribeTaskDefinition": ["*"],
+    "ecs:DescribeServices": [
+        "arn:aws:ecs:eu-west-1:111122223333:service-revision/*",
+        "arn:aws:ecs:eu-west-1:111122223333:service/*",
+    ],
+    "ecs:DescribeServiceRevisions": [
+        "arn:aws:ecs:eu-west-1:111122223333:service-revision/*",
+        "arn:aws:ecs:eu-west-1:111122223333:service/*",
+    ],
+    "lambda:ListVersionsByFunction": ["arn:aws:lambda:eu-west-1:111122223333:function:*"],
     "lambda:GetFunction": ["arn:aws:lambda:eu-west-1:111122223333:function:*"],
 }
 

@@ -25,6 +25,7 @@ VARIABLES = (
     "KEEP_PULLED_WITHIN_DAYS",
     "PROTECT_IN_USE",
     "MAX_WORKERS",
+    "TASK_DEFINITION_REVISIONS",
 )
 
 
@@ -50,6 +51,7 @@ def test_defaults() -> None:
     assert loaded.keep_pulled_within == timedelta(days=7)
     assert loaded.protect_in_use is True
     assert loaded.max_workers == 4
+    assert loaded.task_definition_revisions == 10
     assert "app" in loaded.scope
     assert "other" not in loaded.scope
 
@@ -68,6 +70,8 @@ ACCEPTED = [
     ("DRY_RUN", " false ", "dry_run", False),
     ("PROTECT_IN_USE", "false", "protect_in_use", False),
     ("PROTECT_IN_USE", "TRUE", "protect_in_use", True),
+    ("TASK_DEFINITION_REVISIONS", "0", "task_definition_revisions", 0),
+    ("TASK_DEFINITION_REVISIONS", "1000", "task_definition_revisions", 1000),
     ("REPOSITORIES", "app,team/*", "repositories", ("app", "team/*")),
     ("REPOSITORIES", " app , team/web ,", "repositories", ("app", "team/web")),
     ("REPOSITORIES", "*", "repositories", ("*",)),
@@ -127,6 +131,9 @@ REFUSED = [
     ("PROTECT_IN_USE", "yes"),
     ("PROTECT_IN_USE", "0"),
     ("PROTECT_IN_USE", ""),
+    ("TASK_DEFINITION_REVISIONS", "-1"),
+    ("TASK_DEFINITION_REVISIONS", "1001"),
+    ("TASK_DEFINITION_REVISIONS", "ten"),
     ("REPOSITORIES", ""),
     ("REPOSITORIES", " , ,"),
     ("REPOSITORIES", "App"),

@@ -471,6 +471,40 @@ class LocalEcr:
         started = ecs.run_task(cluster=cluster, taskDefinition=family, launchType="FARGATE")
         return str(started["tasks"][0]["taskArn"])
 
+    def register_task_definition(self, family: str, image: str) -> str:
+        """Register a revision of `family` whose one container runs `image` (any URI)."""
+        ecs = self._internal_client("ecs")
+        registered = ecs.register_task_definition(
+            family=family,
+            containerDefinitions=[{"name": "app", "image": image, "memory": 128}],
+        )
+        return str(registered["taskDefinition"]["taskDefinitionArn"])
+
+    def create_service(
+        self, cluster: str, name: str, repo: str, reference: str, *, desired_count: int = 0
+    ) -> str:
+        """Deploy service `name` on `repo` by tag or digest (again: update it, a new deployment).
+
+        ECS resolves the image to a digest at deployment and records it in the service's
+        revision; with the default desired count of 0 no task runs at all.
+        """
+        ecs = self._internal_client("ecs")
+        if not ecs.describe_clusters(clusters=[cluster])["clusters"]:
+            ecs.create_cluster(clusterName=cluster)
+        separator = "@" if reference.startswith("sha256:") else ":"
+        registry = f"{self._account_id}.dkr.ecr.{self._region}.amazonaws.com"
+        uri = f"{registry}/{repo}{separator}{reference}"
+        definition = self.register_task_definition(f"{cluster}-{name}", uri)
+        if ecs.describe_services(cluster=cluster, services=[name])["services"]:
+            updated = ecs.update_service(
+                cluster=cluster, service=name, taskDefinition=definition, desiredCount=desired_count
+            )
+            return str(updated["service"]["serviceArn"])
+        created = ecs.create_service(
+            cluster=cluster, serviceName=name, taskDefinition=definition, desiredCount=desired_count
+        )
+        return str(created["service"]["serviceArn"])
+
     def create_image_function(
         self,
         name: str,

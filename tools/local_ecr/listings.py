@@ -12,8 +12,10 @@ from typing import Any
 from . import paging
 from .errors import ApiError
 
-ECS_LISTS = {"ListClusters": "clusterArns", "ListTasks": "taskArns"}
+ECS_LISTS = {"ListClusters": "clusterArns", "ListTasks": "taskArns", "ListServices": "serviceArns"}
 ECS_MAX_RESULTS = 100
+ECS_DEFAULT_PAGE = {"ListServices": 10}
+"""ListServices returns 10 services a page unless maxResults (at most 100) asks for more."""
 DESCRIBE_TASKS_MAX = 100
 
 LAMBDA_LISTS = {
@@ -35,11 +37,11 @@ def ecs_check(operation: str, params: dict[str, Any]) -> None:
 
 
 def ecs_page(operation: str, params: dict[str, Any], payload: dict[str, Any]) -> None:
-    """Cut moto's full ListClusters / ListTasks answer to one page (100 by default)."""
+    """Cut moto's full ListClusters / ListTasks / ListServices answer to one page."""
     field = ECS_LISTS.get(operation)
     if field is None:
         return
-    limit = params.get("maxResults", ECS_MAX_RESULTS)
+    limit = params.get("maxResults", ECS_DEFAULT_PAGE.get(operation, ECS_MAX_RESULTS))
     if not isinstance(limit, int) or not 1 <= limit <= ECS_MAX_RESULTS:
         raise ApiError(
             "InvalidParameterException", "maxResults must be between 1 and 100 inclusive."

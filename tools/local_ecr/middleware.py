@@ -2,8 +2,9 @@
 
 Every request reaches `FidelityMiddleware` first. ECR operations listed in
 `ecr_api.HANDLERS` are answered from the double's image tables; every other request goes
-to moto, with ECS and Lambda answers corrected where they lose image digests (`inuse`)
-or skip paging (`listings`).
+to moto, with ECS and Lambda answers corrected where they lose image digests (`inuse`),
+service revisions and task definition listings (`ecs_workloads`), or skip paging
+(`listings`).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from . import accounts, ecr_api, inuse, listings
+from . import accounts, ecr_api, ecs_workloads, inuse, listings
 from .errors import ApiError
 from .faults import Fault, Faults
 from .registry import LOCK, Registry
@@ -34,7 +35,7 @@ WsgiApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
 # The answers moto gets wrong for ECS and Lambda, corrected after moto has answered.
 _REWRITTEN = {
     "lambda": inuse.LAMBDA_OPERATIONS | listings.LAMBDA_LISTS.keys(),
-    "ecs": inuse.ECS_STARTS | listings.ECS_LISTS.keys(),
+    "ecs": inuse.ECS_STARTS | listings.ECS_LISTS.keys() | ecs_workloads.AFTER,
 }
 
 # How each protocol names the two random service faults: (code, HTTP status).
@@ -131,6 +132,11 @@ class FidelityMiddleware:
             inuse.lambda_before(operation, params, account)
         if service == "ecs":
             listings.ecs_check(operation, params)
+            ecs_workloads.check(operation, params)
+            if operation in ecs_workloads.ANSWERED:
+                return json_response(
+                    ecs_workloads.answer(operation, params, account, request.region)
+                )
         status, headers, body = self._moto(environ)
         if not status.startswith("2") or operation not in _REWRITTEN.get(service, ()):
             return status, headers, body
@@ -140,6 +146,7 @@ class FidelityMiddleware:
             listings.lambda_page(operation, params, payload)
         else:
             inuse.ecs_after(operation, payload, account, request.region)
+            ecs_workloads.after(operation, params, payload, account, request.region)
             listings.ecs_page(operation, params, payload)
         body = json.dumps(payload).encode()
         return status, _with_length(headers, body), body
