@@ -38,6 +38,18 @@ Boolean = Annotated[bool, BeforeValidator(_boolean)]
 Patterns = Annotated[tuple[str, ...], BeforeValidator(_patterns)]
 
 # The organization shape (hub mode): the same rules infra/config.py applies at synth.
+# The hub's stack derives these variables from its own context keys and bucket; the local
+# command cleans one account and region, so it has no flag for them.
+HUB_VARIABLES = frozenset(
+    {
+        "TARGET_ACCOUNTS",
+        "TARGET_ORGANIZATIONAL_UNITS",
+        "TARGET_REGIONS",
+        "SPOKE_ROLE_NAME",
+        "REPOSITORIES_PER_ITEM",
+        "WORK_BUCKET",
+    }
+)
 ACCOUNT_ID = re.compile(r"[0-9]{12}")
 OU_ID = re.compile(r"ou-[0-9a-z]{4,32}-[a-z0-9]{8,32}")
 REGION = re.compile(r"[a-z]{2}(-[a-z]+)+-[0-9]{1,2}")

@@ -23,7 +23,7 @@ from hypothesis import strategies as st
 
 from ecr_cleanup.errors import ConfigError as SettingsError
 from ecr_cleanup.report import RunReport
-from ecr_cleanup.settings import Settings
+from ecr_cleanup.settings import HUB_VARIABLES, Settings
 from ecr_cleanup.telemetry import record_metrics
 from infra.config import METRICS_NAMESPACE, SERVICE_NAME, CleanupConfig, ConfigError
 from tests.infra.cdk_helpers import ROOT, cdk_context
@@ -47,18 +47,6 @@ MAPPED = {
         "number",
     ),
 }
-# The organization shape's hub settings: the stack derives them (from `accounts`, `regions`,
-# ... and its own bucket), so they are not one context key each; the hub's tests check them.
-HUB_VARIABLES = frozenset(
-    {
-        "TARGET_ACCOUNTS",
-        "TARGET_ORGANIZATIONAL_UNITS",
-        "TARGET_REGIONS",
-        "SPOKE_ROLE_NAME",
-        "REPOSITORIES_PER_ITEM",
-        "WORK_BUCKET",
-    }
-)
 DEFAULTS = cdk_context()
 DEFAULT_ENVIRONMENT = CleanupConfig.from_context(DEFAULTS.get).environment()
 
