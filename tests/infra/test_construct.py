@@ -104,8 +104,9 @@ def _role_policy(template: dict[str, Any], path_fragment: str) -> Any:
     policies = role["Properties"]["Policies"]
     for policy in policies:  # an app without cdk.json's minimizePolicies flag keeps the order
         for statement in policy["PolicyDocument"]["Statement"]:
-            if isinstance(statement["Action"], list):
-                statement["Action"].sort()
+            for key in ("Action", "Resource"):
+                if isinstance(statement.get(key), list):
+                    statement[key].sort(key=lambda item: json.dumps(item, sort_keys=True))
     text = json.dumps(policies, sort_keys=True)
     return re.sub(r'"(Ref|Fn::GetAtt)": (\[?)"[A-Za-z0-9]+"', r'"\1": \2"X"', text)
 
