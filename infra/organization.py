@@ -91,7 +91,23 @@ class OrganizationStack(Stack):
             lambda group: self._policy(group, read=True, put=["runs/*/summary.json"]),
         )
 
+        for hub_function in (self.plan, self.cleanup, self.summary):
+            acknowledge_nag(
+                hub_function.role,
+                "AwsSolutions-IAM5",
+                "Wildcards only where the name is known at run time: the run's keys in the "
+                "work bucket (runs/<run>/...), the spoke role in accounts under the configured "
+                "OUs (restricted by aws:ResourceOrgID and aws:ResourceOrgPaths), the "
+                "organization's OUs and accounts (read-only listings), and X-Ray's '*'.",
+            )
         self.state_machine = self._state_machine()
+        acknowledge_nag(
+            self.state_machine.role,
+            "AwsSolutions-IAM5",
+            "Added by CDK for the state machine: its functions' versions (`<arn>:*`), log "
+            "delivery and X-Ray (no resource-level permissions), the Distributed Map's own "
+            "child executions; plus the run's items.json keys in the work bucket.",
+        )
         self.schedule = events.Rule(
             self,
             "Schedule",
@@ -286,7 +302,7 @@ class OrganizationStack(Stack):
             self,
             "Clean item",
             lambda_function=self.cleanup.function,
-            payload=sfn.TaskInput.from_json_path_at("$"),
+            # No Parameters: the state's input (the item, Plan's output) is the payload.
             payload_response_only=True,
         )
         unreachable = sfn.Fail(
@@ -304,7 +320,11 @@ class OrganizationStack(Stack):
         clean = sfn.DistributedMap(
             self,
             "Clean",
-            item_reader=sfn.S3JsonItemReader(bucket_name_path="$.bucket", key="$.key"),
+            # From Plan's output; JsonPath tokens render as `Bucket.$` / `Key.$`.
+            item_reader=sfn.S3JsonItemReader(
+                bucket_name_path=sfn.JsonPath.string_at("$.bucket"),
+                key=sfn.JsonPath.string_at("$.key"),
+            ),
             max_concurrency=self.config.max_concurrency,
             # Every item may fail: the summary decides whether the run failed.
             tolerated_failure_percentage=100,
@@ -316,7 +336,7 @@ class OrganizationStack(Stack):
             self,
             "Summarize run",
             lambda_function=self.summary.function,
-            payload=sfn.TaskInput.from_json_path_at("$"),
+            # No Parameters: the state's input (the item, Plan's output) is the payload.
             payload_response_only=True,
         )
 
@@ -446,5 +466,5 @@ class OrganizationStack(Stack):
             stack_instances_group=targets_in(self.regions),
             **common,
         )
-        exclusions.add_dependency(roles)  # the role exists before it is excluded
+        exclusions.node.add_dependency(roles)  # the role exists before it is excluded
         return [roles, exclusions]
