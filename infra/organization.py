@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Any, Final
 
-from aws_cdk import Aws, CfnOutput, Duration, RemovalPolicy, Stack
+from aws_cdk import Aws, CfnElement, CfnOutput, Duration, RemovalPolicy, Stack, Token
 from aws_cdk import aws_cloudformation as cloudformation
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cloudwatch_actions as actions
@@ -27,7 +27,7 @@ from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
 
 from infra import spoke
-from infra.checks import acknowledge_nag, skip_checkov
+from infra.checks import acknowledge_nag, ignore_cfn_lint, skip_checkov
 from infra.config import CleanupConfig
 from infra.failures import failures_queue
 from infra.function import RETENTION, CleanupFunction
@@ -55,7 +55,9 @@ class OrganizationStack(Stack):
             regions=self.regions, work_bucket=self.bucket.bucket_name
         )
 
-        def function(construct_id: str, handler: str, description: str, policy: Any) -> Any:
+        def function(
+            construct_id: str, handler: str, description: str, policy: Any, concurrency: int = 1
+        ) -> Any:
             return CleanupFunction(
                 self,
                 construct_id,
@@ -65,7 +67,7 @@ class OrganizationStack(Stack):
                 description=description,
                 environment=environment,
                 policy=policy,
-                reserved_concurrency=None,  # the Map's MaxConcurrency bounds the cleanup
+                reserved_concurrency=concurrency,
             )
 
         self.plan = function(
@@ -83,6 +85,8 @@ class OrganizationStack(Stack):
             lambda group: self._policy(
                 group, assume=True, check_membership=True, put=["runs/*/results/*"]
             ),
+            # Exactly what the Map runs at once (it must fit the account's Lambda quota).
+            concurrency=config.max_concurrency,
         )
         self.summary = function(
             "Summarize",
@@ -92,6 +96,14 @@ class OrganizationStack(Stack):
         )
 
         self.state_machine = self._state_machine()
+        self._acknowledge_wildcards()
+        ignore_cfn_lint(
+            self.state_machine,
+            {
+                "W3005": "CDK lists the role in DependsOn although the Role GetAtt already "
+                "orders them; harmless, and hand-overriding DependsOn would be more fragile.",
+            },
+        )
         self.schedule = events.Rule(
             self,
             "Schedule",
@@ -129,6 +141,57 @@ class OrganizationStack(Stack):
             )
         CfnOutput(self, "StateMachineArn", value=self.state_machine.state_machine_arn)
         CfnOutput(self, "WorkBucketName", value=self.bucket.bucket_name)
+
+    def _acknowledge_wildcards(self) -> None:
+        """Each wildcard resource as cdk-nag renders it (its finding id) -> reason."""
+
+        def pseudo(value: str, name: str) -> str:
+            return f"<AWS::{name}>" if Token.is_unresolved(value) else value
+
+        def ref(construct: Construct) -> str:
+            child = construct.node.default_child
+            assert isinstance(child, CfnElement)
+            return self.get_logical_id(child)
+
+        partition = pseudo(self.partition, "Partition")
+        own = f"{pseudo(self.region, 'Region')}:{pseudo(self.account, 'AccountId')}"
+        bucket = f"<{ref(self.bucket)}.Arn>"
+        work = (
+            "Keys of the run's own objects in the work bucket (runs/<run>/...): the run id "
+            "is the execution name, known at run time only."
+        )
+        organization = self.config.organization_id
+        machine = ref(self.state_machine)
+        child_executions = (
+            "Added by CDK for the Distributed Map: its own child executions, whose names are "
+            "known at run time only."
+        )
+        findings = {
+            "*": "Only actions without resource-level permissions: X-Ray segments, and the "
+            "state machine's log delivery (CloudWatch Logs' delivery APIs).",
+            f"{bucket}/runs/*/items.json": work,
+            f"{bucket}/runs/*/results/*": work,
+            f"{bucket}/runs/*/summary.json": work,
+            f"{bucket}/runs/*": work,
+            f"arn:{partition}:iam::*:role/{self.config.spoke_role_name}": "The spoke role in "
+            "accounts found under the configured OUs at run time; restricted to them by "
+            "aws:ResourceOrgID and aws:ResourceOrgPaths.",
+            f"arn:{partition}:organizations::*:ou/{organization}/*": "Read-only listings of "
+            "the organization's OUs (the management account's id is not known here).",
+            f"arn:{partition}:organizations::*:account/{organization}/*": "Read-only "
+            "ListParents on the organization's accounts, to check a target is under an OU.",
+            f'arn:{partition}:states:{own}:execution:{{"Fn::Select":[6,{{"Fn::Split":[":",'
+            f'{{"Ref":"{machine}"}}]}}]}}/*:*': child_executions,
+            f'arn:{partition}:states:{own}:execution:{{"Fn::Select":[6,{{"Fn::Split":[":",'
+            f'{{"Ref":"{machine}"}}]}}]}}:*': child_executions,
+        }
+        for hub_function in (self.plan, self.cleanup, self.summary):
+            findings[f"<{ref(hub_function.function)}.Arn>:*"] = (
+                "Added by CDK: the state machine invokes its function's versions and aliases."
+            )
+        for construct in (self.plan.role, self.cleanup.role, self.summary.role, self.state_machine):
+            for resource, reason in findings.items():
+                acknowledge_nag(construct, f"AwsSolutions-IAM5[Resource::{resource}]", reason)
 
     # --- the work bucket --------------------------------------------------------------------
 
@@ -286,7 +349,7 @@ class OrganizationStack(Stack):
             self,
             "Clean item",
             lambda_function=self.cleanup.function,
-            payload=sfn.TaskInput.from_json_path_at("$"),
+            # No Parameters: the state's input (the item, Plan's output) is the payload.
             payload_response_only=True,
         )
         unreachable = sfn.Fail(
@@ -304,7 +367,11 @@ class OrganizationStack(Stack):
         clean = sfn.DistributedMap(
             self,
             "Clean",
-            item_reader=sfn.S3JsonItemReader(bucket_name_path="$.bucket", key="$.key"),
+            # From Plan's output; JsonPath tokens render as `Bucket.$` / `Key.$`.
+            item_reader=sfn.S3JsonItemReader(
+                bucket_name_path=sfn.JsonPath.string_at("$.bucket"),
+                key=sfn.JsonPath.string_at("$.key"),
+            ),
             max_concurrency=self.config.max_concurrency,
             # Every item may fail: the summary decides whether the run failed.
             tolerated_failure_percentage=100,
@@ -316,7 +383,7 @@ class OrganizationStack(Stack):
             self,
             "Summarize run",
             lambda_function=self.summary.function,
-            payload=sfn.TaskInput.from_json_path_at("$"),
+            # No Parameters: the state's input (the item, Plan's output) is the payload.
             payload_response_only=True,
         )
 
@@ -446,5 +513,5 @@ class OrganizationStack(Stack):
             stack_instances_group=targets_in(self.regions),
             **common,
         )
-        exclusions.add_dependency(roles)  # the role exists before it is excluded
+        exclusions.node.add_dependency(roles)  # the role exists before it is excluded
         return [roles, exclusions]

@@ -36,6 +36,11 @@ CONTEXT = {
     if not key.startswith("@")
 }
 DEFAULT_CONFIG = CleanupConfig.from_context(CONTEXT.get)
+# The organization shape's hub functions get these on top (infra/organization.py).
+HUB_ENVIRONMENT = CleanupConfig.from_context(
+    {**CONTEXT, "accounts": "111111111111"}.get
+).hub_environment(regions=["eu-west-1"], work_bucket="work-bucket")
+HUB_ONLY = set(HUB_ENVIRONMENT) - set(DEFAULT_CONFIG.environment())
 
 
 def as_text(value: object) -> str:
@@ -68,7 +73,17 @@ def test_default_is_the_one_cdk_json_deploys(key: str):
     assert as_text(CONTEXT[key]) == ("" if documented in NOTHING else documented)
 
 
-@pytest.mark.parametrize("key", sorted(k for k, row in ROWS.items() if row["env"].isupper()))
+@pytest.mark.parametrize(
+    "key", sorted(k for k, row in ROWS.items() if row["env"].isupper() and row["env"] in HUB_ONLY)
+)
+def test_hub_environment_variable_is_one_the_hub_sets(key: str):
+    assert ROWS[key]["env"] in HUB_ENVIRONMENT
+
+
+@pytest.mark.parametrize(
+    "key",
+    sorted(k for k, row in ROWS.items() if row["env"].isupper() and row["env"] not in HUB_ONLY),
+)
 def test_environment_variable_is_the_one_the_stack_sets_and_the_function_reads(key: str):
     variable = ROWS[key]["env"]
     environment = DEFAULT_CONFIG.environment()

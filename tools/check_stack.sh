@@ -75,6 +75,10 @@ else
     trap 'rm -rf "$variant"' EXIT
     scan "$variant/cdk.out" -c alarmEmail=ops@example.com -c "repositories=app-*,web" \
         -c registryId=123456789012 -c protectInUse=false
+    # The organization shape: the hub, its StackSets, both kinds of targets.
+    scan "$variant/cdk.out-org" -c accounts=111111111111,222222222222 \
+        -c organizationalUnits=ou-ab12-11111111 -c organizationId=o-abcdefghij \
+        -c regions=eu-west-1,us-east-1
 fi
 
 echo "check_stack: no findings"

@@ -1,0 +1,194 @@
+"""The organization shape's template: what moto's interpreter cannot check (issue 10)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from infra.config import CleanupConfig, ConfigError
+from infra.spoke import exclusion_template, role_template
+from tests.infra.cdk_helpers import cdk_context, make_app, render, template_for
+
+ORG = {
+    "accounts": "111111111111,222222222222",
+    "organizationalUnits": "ou-ab12-11111111",
+    "organizationId": "o-abcdefghij",
+    "regions": "eu-west-1,us-east-1",
+}
+
+
+def definition(template: Any) -> dict[str, Any]:
+    (machine,) = template.find_resources("AWS::StepFunctions::StateMachine").values()
+    parts = machine["Properties"]["DefinitionString"]["Fn::Join"][1]
+    text = "".join(part if isinstance(part, str) else "TOKEN" for part in parts)
+    loaded: dict[str, Any] = json.loads(text)
+    return loaded
+
+
+def statements(template: Any) -> list[dict[str, Any]]:
+    found = []
+    for role in template.find_resources("AWS::IAM::Role").values():
+        for policy in role["Properties"].get("Policies", []):
+            found += policy["PolicyDocument"]["Statement"]
+    for policy in template.find_resources("AWS::IAM::Policy").values():
+        found += policy["Properties"]["PolicyDocument"]["Statement"]
+    return [render(statement) for statement in found]  # type: ignore[misc]
+
+
+def as_list(value: object) -> list[object]:
+    return value if isinstance(value, list) else [value]
+
+
+def test_the_single_shape_has_no_state_machine() -> None:
+    assert template_for().find_resources("AWS::StepFunctions::StateMachine") == {}
+
+
+def test_the_state_machine_plans_cleans_and_summarizes() -> None:
+    states = definition(template_for(**ORG, maxConcurrency="7"))
+    plan = states["States"][states["StartAt"]]
+    # payload_response_only: the parameters are the payload, the result is the function's.
+    assert plan["Parameters"] == {"run.$": "$$.Execution.Name", "input.$": "$"}
+    clean = states["States"][plan["Next"]]
+    assert clean["Type"] == "Map"
+    assert clean["ItemReader"]["Resource"].endswith(":s3:getObject")
+    assert clean["ItemReader"]["ReaderConfig"]["InputType"] == "JSON"
+    assert clean["ItemReader"]["Parameters"] == {"Bucket.$": "$.bucket", "Key.$": "$.key"}
+    assert clean["MaxConcurrency"] == 7
+    # moto 5.2.5 parses only a float here (10.0): the tests/org harness adapts this value.
+    assert clean["ToleratedFailurePercentage"] == 100
+    assert clean["ResultPath"] is None
+    processor = clean["ItemProcessor"]
+    assert processor["ProcessorConfig"] == {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"}
+    choice = processor["States"][processor["StartAt"]]
+    (rule,) = choice["Choices"]
+    assert rule == {"Variable": "$.error", "IsPresent": True, "Next": rule["Next"]}
+    assert processor["States"][rule["Next"]]["Type"] == "Fail"
+    task = processor["States"][choice["Default"]]
+    assert "Parameters" not in task  # the item itself is the payload
+    assert all("Lambda." in error for retry in task["Retry"] for error in retry["ErrorEquals"])
+    summarize = states["States"][clean["Next"]]
+    assert "Parameters" not in summarize  # Plan's output (the Map discards its own)
+    assert summarize["End"] is True
+
+
+def test_the_rule_starts_an_execution_without_retries() -> None:
+    template = template_for(**ORG)
+    (rule,) = template.find_resources("AWS::Events::Rule").values()
+    (target,) = rule["Properties"]["Targets"]
+    assert target["RetryPolicy"]["MaximumRetryAttempts"] == 0
+    assert "DeadLetterConfig" in target
+    assert "Ref" in target["Arn"]  # the state machine
+    assert template.find_resources("AWS::Lambda::Permission") == {}
+
+
+def test_execution_alarms() -> None:
+    alarms = template_for(**ORG).find_resources("AWS::CloudWatch::Alarm").values()
+    names = {alarm["Properties"].get("MetricName") for alarm in alarms}
+    assert {"ExecutionsFailed", "ExecutionsTimedOut", "ExecutionsAborted"} <= names
+
+
+def test_the_hub_assumes_only_spoke_roles() -> None:
+    assumes = [
+        s for s in statements(template_for(**ORG)) if "sts:AssumeRole" in as_list(s["Action"])
+    ]
+    resources = {r for s in assumes for r in as_list(s["Resource"])}
+    assert "*" not in resources
+    assert resources == {
+        "arn:aws:iam::111111111111:role/EcrUntaggedCleanupSpoke",
+        "arn:aws:iam::222222222222:role/EcrUntaggedCleanupSpoke",
+        "arn:aws:iam::*:role/EcrUntaggedCleanupSpoke",
+    }
+    wildcards = [
+        s
+        for s in assumes
+        if "arn:aws:iam::*:role/EcrUntaggedCleanupSpoke" in as_list(s["Resource"])
+    ]
+    assert len(wildcards) == 2  # plan and cleanup
+    for wildcard in wildcards:
+        assert wildcard["Condition"]["StringEquals"] == {"aws:ResourceOrgID": "o-abcdefghij"}
+
+
+def test_accounts_only_no_organizations_actions_and_no_stack_sets() -> None:
+    template = template_for(accounts="111111111111")
+    actions = {a for s in statements(template) for a in as_list(s["Action"])}
+    assert not any(str(a).startswith("organizations:") for a in actions)
+    assert template.find_resources("AWS::CloudFormation::StackSet") == {}
+
+
+def test_stack_sets_deploy_roles_once_and_exclusions_per_region() -> None:
+    sets = template_for(**ORG).find_resources("AWS::CloudFormation::StackSet")
+    assert len(sets) == 2
+    by_caps = {bool(s["Properties"].get("Capabilities")): s for s in sets.values()}
+    roles, exclusions = by_caps[True], by_caps[False]
+    for stack_set in (roles, exclusions):
+        props = stack_set["Properties"]
+        assert props["PermissionModel"] == "SERVICE_MANAGED"
+        assert props["AutoDeployment"]["Enabled"] is True
+        (group,) = props["StackInstancesGroup"]
+        assert group["DeploymentTargets"]["OrganizationalUnitIds"] == ["ou-ab12-11111111"]
+    assert roles["Properties"]["Capabilities"] == ["CAPABILITY_NAMED_IAM"]
+    assert exclusions["Properties"]["StackInstancesGroup"][0]["Regions"] == [
+        "eu-west-1",
+        "us-east-1",
+    ]
+    assert exclusions["DependsOn"]
+
+
+def test_the_work_bucket() -> None:
+    (bucket,) = template_for(**ORG).find_resources("AWS::S3::Bucket").values()
+    props = bucket["Properties"]
+    assert props["PublicAccessBlockConfiguration"]["BlockPublicPolicy"] is True
+    assert props["BucketEncryption"]
+    (rule,) = props["LifecycleConfiguration"]["Rules"]
+    assert rule["ExpirationInDays"] == 7
+
+
+def _config(**overrides: object) -> CleanupConfig:
+    return CleanupConfig.from_context(cdk_context(**ORG, **overrides).get)
+
+
+def test_spoke_templates_have_no_assets_trust_policy_and_exclusion() -> None:
+    role = role_template(_config())
+    text = json.dumps(role)
+    json.loads(text)
+    assert "Asset" not in text and "BootstrapVersion" not in text
+    (resource,) = role["Resources"].values()
+    trust = resource["Properties"]["AssumeRolePolicyDocument"]["Statement"]
+    assert {json.dumps(s["Principal"]["AWS"]) for s in trust} == {
+        '{"Ref": "HubPlanRoleArn"}',
+        '{"Ref": "HubCleanupRoleArn"}',
+    }
+    assert all(
+        s["Condition"] == {"StringEquals": {"aws:PrincipalOrgID": "o-abcdefghij"}} for s in trust
+    )
+    policy = [
+        render(s) for s in resource["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]
+    ]
+    deletes = [s for s in policy if "ecr:BatchDeleteImage" in as_list(s["Action"])]  # type: ignore[index]
+    assert [r for s in deletes for r in s["Resource"]] == [  # type: ignore[index]
+        "arn:aws:ecr:eu-west-1:111122223333:repository/*",
+        "arn:aws:ecr:us-east-1:111122223333:repository/*",
+    ]
+    exclusion = exclusion_template(_config())
+    (pull,) = exclusion["Resources"].values()
+    assert pull["Type"] == "AWS::ECR::PullTimeUpdateExclusion"
+    assert render(pull["Properties"]["PrincipalArn"]) == (
+        "arn:aws:iam::111122223333:role/EcrUntaggedCleanupSpoke"
+    )
+
+
+@pytest.mark.parametrize(
+    ("overrides", "key"),
+    [
+        ({"organizationalUnits": "ou-ab12-11111111"}, "organizationId"),
+        ({"accounts": "111111111111", "registryId": "123456789012"}, "registryId"),
+        ({"accounts": "1111"}, "accounts"),
+        ({"accounts": "111111111111", "regions": "moon-1"}, "regions"),
+        ({"accounts": "111111111111", "maxConcurrency": "10001"}, "maxConcurrency"),
+    ],
+)
+def test_invalid_organization_keys_are_named(overrides: dict[str, str], key: str) -> None:
+    with pytest.raises(ConfigError, match=f"'{key}'"):
+        make_app(**overrides)
