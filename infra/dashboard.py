@@ -29,6 +29,7 @@ KEPT_METRICS: Final = (
     "KeptTagged",
     "KeptRestoring",
     "KeptNewest",
+    "KeptReplicated",
 )
 DEFAULT_DAYS: Final = 30
 NIGHT: Final = Duration.days(1)

@@ -246,22 +246,23 @@ class CleanupFunction(Construct):
             self.role,
             "AwsSolutions-IAM5[Resource::*]",
             "Only actions without resource-level permissions use '*': xray:PutTraceSegments "
-            "and xray:PutTelemetryRecords (added by CDK for active tracing), and, when "
+            "and xray:PutTelemetryRecords (added by CDK for active tracing), the read-only "
+            "ecr:DescribeRegistry (replication rules), and, when "
             "protectInUse is on, the read-only ecs:ListClusters, ecs:ListServices, "
             "ecs:ListTaskDefinitionFamilies, ecs:ListTaskDefinitions, "
             "ecs:DescribeTaskDefinition and lambda:ListFunctions.",
         )
         if policy is not None:
             return  # the caller's policy acknowledges its own findings
-        if config.protect_in_use:
-            acknowledge_nag(
-                self.role,
-                "Serverless-LambdaStarPermissions",
-                "The only '*' resources are for ecs:ListClusters, ecs:ListServices, "
-                "ecs:ListTaskDefinitionFamilies, ecs:ListTaskDefinitions, "
-                "ecs:DescribeTaskDefinition and lambda:ListFunctions (read-only, "
-                "protectInUse), which have no resource-level permissions.",
-            )
+        acknowledge_nag(
+            self.role,
+            "Serverless-LambdaStarPermissions",
+            "The only '*' resources are for ecr:DescribeRegistry (the replication rules) and, "
+            "with protectInUse, ecs:ListClusters, ecs:ListServices, "
+            "ecs:ListTaskDefinitionFamilies, ecs:ListTaskDefinitions, "
+            "ecs:DescribeTaskDefinition and lambda:ListFunctions: all read-only, none with "
+            "resource-level permissions.",
+        )
         for resource, reason in _wildcard_findings(config, Stack.of(self)).items():
             acknowledge_nag(self.role, f"AwsSolutions-IAM5[Resource::{resource}]", reason)
 
@@ -332,6 +333,13 @@ def cleanup_statements(
                 for name in repository_resource_names(config.repositories)
                 for arn in repository_arns(name)
             ],
+        ),
+        iam.PolicyStatement(
+            # Which replication rules replay a deletion elsewhere (deleteReplication); the
+            # service authorization reference gives DescribeRegistry no resource type.
+            sid="ReadReplicationRules",
+            actions=["ecr:DescribeRegistry"],
+            resources=["*"],
         ),
     ]
     if config.has_globs:

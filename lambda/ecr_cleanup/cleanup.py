@@ -46,6 +46,7 @@ from ecr_cleanup.errors import describe_error as _describe_error
 from ecr_cleanup.in_use import LookupFailed, in_use_digests
 from ecr_cleanup.manifests import index_children, is_index
 from ecr_cleanup.registry import BATCH_LIMIT, Deleted, Registry
+from ecr_cleanup.replication import read_replication
 from ecr_cleanup.report import RepositoryReport, RunReport
 from ecr_cleanup.request import Request
 from ecr_cleanup.settings import Settings
@@ -109,6 +110,7 @@ class Job:
     image_status: str
     policy: Policy
     in_use: frozenset[str]
+    replicated: frozenset[str]  # repositories whose deletions would reach another account
     deadline: Deadline
     progress: Progress
     calls: ThreadPoolExecutor  # the batched calls of every repository
@@ -184,17 +186,23 @@ def run_cleanup(
                 deadline.check()  # expanding globs is a call; plain names cost none
             names = repositories_in_scope(registry, settings)
         deadline.check()
-        in_use = (
-            in_use_digests(
-                clients.ecs,
-                clients.lambda_,
-                registry_id=settings.registry_id,
-                task_definition_revisions=settings.task_definition_revisions,
-                max_workers=settings.max_workers,
-            )
-            if settings.protect_in_use
-            else frozenset()
-        )
+        replication = read_replication(clients.ecr, settings.registry_id)
+        in_use: frozenset[str] = frozenset()
+        if settings.protect_in_use:
+            home = clients.ecr.meta.region_name
+            # A deletion replayed to a region of this account must spare what runs there too.
+            for region_clients in (
+                clients,
+                *(clients.in_region(r) for r in sorted(replication.own_regions(names, home))),
+            ):
+                deadline.check()
+                in_use |= in_use_digests(
+                    region_clients.ecs,
+                    region_clients.lambda_,
+                    registry_id=settings.registry_id,
+                    task_definition_revisions=settings.task_definition_revisions,
+                    max_workers=settings.max_workers,
+                )
     except OutOfTime:
         report.out_of_time = True
         report.repositories = [RepositoryReport(name) for name in names]
@@ -219,6 +227,7 @@ def run_cleanup(
                 now, settings.min_age, settings.keep_pulled_within, settings.keep_untagged
             ),
             in_use=in_use,
+            replicated=replication.other_accounts(names),
             deadline=deadline,
             progress=progress or _no_progress,
             calls=calls,
@@ -255,6 +264,9 @@ def clean_repository(job: Job, name: str) -> RepositoryReport:
             report,
             dry_run=job.dry_run,
         )
+        if name in job.replicated:  # deleting here would delete another account's copy
+            report.kept[Reason.REPLICATED] += len(doomed)
+            doomed = []
         if job.dry_run:
             report.would_delete = len(doomed)
             report.bytes_reclaimed = sum(_reclaimed(scan.untagged[d]) for d in doomed)

@@ -29,6 +29,19 @@ class Clients:
     ecr: Any
     ecs: Any = None
     lambda_: Any = None
+    session: Any = None  # what made them: clients for a replication destination's region
+    max_workers: int = 4
+
+    def in_region(self, region: str) -> Clients:
+        """ECS and Lambda clients for another region, with the same credentials and config
+        (the in-use lookups of a replication destination); created only when asked for."""
+        session = self.session or boto3.Session()
+        config = client_config(self.max_workers)
+        return Clients(
+            ecr=None,
+            ecs=session.client("ecs", region_name=region, config=config),
+            lambda_=session.client("lambda", region_name=region, config=config),
+        )
 
 
 def client_config(max_workers: int) -> Config:
@@ -51,4 +64,6 @@ def make_clients(
         ecr=session.client("ecr", config=config),
         ecs=session.client("ecs", config=config) if in_use else None,
         lambda_=session.client("lambda", config=config) if in_use else None,
+        session=session,
+        max_workers=max_workers,
     )

@@ -41,6 +41,7 @@ class Reason(StrEnum):
     REFERRER = "referrer"
     RESTORING = "restoring"
     NEWEST = "newest"
+    REPLICATED = "replicated"  # its deletion would reach another account's replica
     ECR_REFUSED = "ecr_refused"  # set from BatchDeleteImage's answer, never by decide()
     TAGGED = "tagged"  # gained a tag during the scan; set by the scan, never by decide()
     UNREFERENCED = "unreferenced"
@@ -58,6 +59,7 @@ KEEP_REASONS = (
     Reason.TAGGED,
     Reason.RESTORING,
     Reason.NEWEST,
+    Reason.REPLICATED,
 )
 
 

@@ -25,6 +25,7 @@ KEPT_METRICS = {
     Reason.TAGGED: "KeptTagged",
     Reason.RESTORING: "KeptRestoring",
     Reason.NEWEST: "KeptNewest",
+    Reason.REPLICATED: "KeptReplicated",
 }
 
 

@@ -429,6 +429,15 @@ class LocalEcr:
         arn = ecr.describe_repositories(repositoryNames=[repo])["repositories"][0]["repositoryArn"]
         ecr.tag_resource(resourceArn=arn, tags=[{"Key": k, "Value": v} for k, v in tags.items()])
 
+    def set_replication(self, rules: list[dict[str, Any]]) -> None:
+        """The registry's replication rules, as DescribeRegistry returns them.
+
+        Written straight into moto's backend: its PutReplicationConfiguration refuses more
+        than one rule ("This feature is disabled"), where ECR takes up to ten.
+        """
+        with LOCK:
+            self._registry.backend.replication_config = {"rules": rules}
+
     def restore(self, repo: str, digest: str) -> None:
         """Finish a restore at once (real ECR passes through ACTIVATING for ~20 minutes)."""
         with LOCK:

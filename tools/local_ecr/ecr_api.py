@@ -240,6 +240,14 @@ def list_image_referrers(registry: Registry, params: dict[str, Any]) -> dict[str
     return _with_token({"referrers": page}, scope, next_key)
 
 
+def describe_registry(registry: Registry, params: dict[str, Any]) -> dict[str, Any]:
+    """DescribeRegistry: moto serializes a rule's `deleteReplication` boolean as `{}`."""
+    return {
+        "registryId": registry.account_id,
+        "replicationConfiguration": registry.backend.replication_config,
+    }
+
+
 def update_image_storage_class(registry: Registry, params: dict[str, Any]) -> dict[str, Any]:
     """UpdateImageStorageClass (moto lacks it): ARCHIVE archives; STANDARD starts a restore."""
     name, table = _repository(registry, params)
@@ -263,6 +271,7 @@ def update_image_storage_class(registry: Registry, params: dict[str, Any]) -> di
 
 
 HANDLERS: dict[str, Handler] = {
+    "DescribeRegistry": describe_registry,
     "ListImages": list_images,
     "DescribeImages": describe_images,
     "BatchGetImage": batch_get_image,
