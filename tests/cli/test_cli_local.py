@@ -31,6 +31,7 @@ DRY_RUN_KEPT = {
     "tagged": 1,
     "restoring": 1,
     "newest": 0,
+    "replicated": 0,
 }
 
 
