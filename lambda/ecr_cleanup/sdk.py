@@ -26,6 +26,8 @@ REQUIRED: Mapping[str, Mapping[str, tuple[str, ...]]] = {
         "ListImagesFilter": ("imageStatus",),
         "DescribeImagesFilter": ("imageStatus",),
         "ReplicationRule": ("deleteReplication",),
+        "DeleteReplication": ("enabled",),
+        "DescribeRegistryResponse": ("replicationConfiguration",),
     },
     "ecs": {
         "Service": ("currentServiceRevisions",),
@@ -33,7 +35,10 @@ REQUIRED: Mapping[str, Mapping[str, tuple[str, ...]]] = {
     },
     "lambda": {"FunctionCodeLocation": ("ResolvedImageUri",)},
 }
-REQUIRED_OPERATIONS: Mapping[str, tuple[str, ...]] = {"ecs": ("DescribeServiceRevisions",)}
+REQUIRED_OPERATIONS: Mapping[str, tuple[str, ...]] = {
+    "ecr": ("DescribeRegistry",),
+    "ecs": ("DescribeServiceRevisions",),
+}
 
 
 def missing_members(models: Mapping[str, ServiceModel]) -> list[str]:
