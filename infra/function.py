@@ -355,25 +355,32 @@ def cleanup_statements(
             )
         )
     if config.protect_in_use:
-        statements.extend(_in_use_statements(stack, regions))
+        statements.extend(_in_use_statements(stack))
     return statements
 
 
-def _in_use_statements(stack: Stack, regions: Sequence[str]) -> list[iam.PolicyStatement]:
+# The in-use reads name every region of the account: a deletion that a replication rule
+# (deleteReplication) replays to another region of this account must spare what runs there,
+# and those regions are the registry's rules of the day, read at run time (DescribeRegistry),
+# not something synth can know. The function looks only in the home region and in the
+# destination regions of the rules that match a repository in scope.
+IN_USE_REGIONS = "*"
+
+
+def _in_use_statements(stack: Stack) -> list[iam.PolicyStatement]:
     """Read-only access to find the images that tasks, services, task definitions and
     function versions can still start (in the stack's own account: the registry's account
-    has no say over where tasks run)."""
+    has no say over where tasks run), in any region a deletion can reach."""
 
     def arn(service: str, resource: str, separator: ArnFormat) -> list[str]:
         return [
             stack.format_arn(
                 service=service,
-                region=region,
+                region=IN_USE_REGIONS,
                 resource=resource,
                 resource_name="*",
                 arn_format=separator,
             )
-            for region in regions
         ]
 
     slash = ArnFormat.SLASH_RESOURCE_NAME
@@ -433,7 +440,7 @@ def _wildcard_findings(config: CleanupConfig, stack: Stack) -> dict[str, str]:
     region = pseudo(stack.region, "Region")
     account = pseudo(stack.account, "AccountId")
     ecr_account = config.registry_id or account
-    own = f"{region}:{account}"
+    own = f"{IN_USE_REGIONS}:{account}"  # the in-use reads: every region (see above)
 
     def repository(name: str) -> str:
         return f"arn:{partition}:ecr:{region}:{ecr_account}:repository/{name}"
@@ -462,7 +469,8 @@ def _wildcard_findings(config: CleanupConfig, stack: Stack) -> dict[str, str]:
     if config.protect_in_use:
         findings |= {
             f"arn:{partition}:ecs:{own}:cluster/*": "Read-only (protectInUse): running "
-            "tasks are listed in every cluster of this account and region.",
+            "tasks are listed in every cluster of this account, in its own region and in "
+            "the regions its replication rules replay deletions to.",
             f"arn:{partition}:ecs:{own}:container-instance/*": "Read-only (protectInUse): "
             "ecs:ListTasks is authorized on the container instances of every cluster.",
             f"arn:{partition}:ecs:{own}:task/*": "Read-only (protectInUse): "

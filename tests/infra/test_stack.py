@@ -11,6 +11,7 @@ import pytest
 from aws_cdk.assertions import Match, Template
 
 from infra.function import POWERTOOLS_LAYER_PARAMETER, POWERTOOLS_VERSION
+from infra.iam import iam_pattern_matches
 from tests.infra.cdk_helpers import (
     ROOT,
     cleanup_statements,
@@ -298,29 +299,29 @@ IN_USE = {
     "ecs:ListClusters": ["*"],
     "lambda:ListFunctions": ["*"],
     "ecs:ListTasks": [
-        "arn:aws:ecs:eu-west-1:111122223333:cluster/*",
-        "arn:aws:ecs:eu-west-1:111122223333:container-instance/*",
-        "arn:aws:ecs:eu-west-1:111122223333:task/*",
+        "arn:aws:ecs:*:111122223333:cluster/*",
+        "arn:aws:ecs:*:111122223333:container-instance/*",
+        "arn:aws:ecs:*:111122223333:task/*",
     ],
     "ecs:DescribeTasks": [
-        "arn:aws:ecs:eu-west-1:111122223333:cluster/*",
-        "arn:aws:ecs:eu-west-1:111122223333:container-instance/*",
-        "arn:aws:ecs:eu-west-1:111122223333:task/*",
+        "arn:aws:ecs:*:111122223333:cluster/*",
+        "arn:aws:ecs:*:111122223333:container-instance/*",
+        "arn:aws:ecs:*:111122223333:task/*",
     ],
     "ecs:ListServices": ["*"],
     "ecs:ListTaskDefinitionFamilies": ["*"],
     "ecs:ListTaskDefinitions": ["*"],
     "ecs:DescribeTaskDefinition": ["*"],
     "ecs:DescribeServices": [
-        "arn:aws:ecs:eu-west-1:111122223333:service-revision/*",
-        "arn:aws:ecs:eu-west-1:111122223333:service/*",
+        "arn:aws:ecs:*:111122223333:service-revision/*",
+        "arn:aws:ecs:*:111122223333:service/*",
     ],
     "ecs:DescribeServiceRevisions": [
-        "arn:aws:ecs:eu-west-1:111122223333:service-revision/*",
-        "arn:aws:ecs:eu-west-1:111122223333:service/*",
+        "arn:aws:ecs:*:111122223333:service-revision/*",
+        "arn:aws:ecs:*:111122223333:service/*",
     ],
-    "lambda:ListVersionsByFunction": ["arn:aws:lambda:eu-west-1:111122223333:function:*"],
-    "lambda:GetFunction": ["arn:aws:lambda:eu-west-1:111122223333:function:*"],
+    "lambda:ListVersionsByFunction": ["arn:aws:lambda:*:111122223333:function:*"],
+    "lambda:GetFunction": ["arn:aws:lambda:*:111122223333:function:*"],
 }
 
 
@@ -328,6 +329,28 @@ def test_in_use_lookups_when_protect_in_use(template: Template) -> None:
     statements = cleanup_statements(template)
     for action, resources in IN_USE.items():
         assert resources_for(statements, action) == resources
+
+
+def test_in_use_reads_reach_replication_destinations_but_deletion_stays_home(
+    template: Template,
+) -> None:
+    """A deletion replayed to another region of the account must spare what runs there,
+    so the in-use reads name any region of the account; deleting stays in the stack's."""
+    statements = cleanup_statements(template)
+    elsewhere = {
+        "ecs:DescribeServiceRevisions": "arn:aws:ecs:ap-southeast-2:111122223333:"
+        "service-revision/prod/web/1",
+        "ecs:ListTasks": "arn:aws:ecs:us-west-2:111122223333:cluster/prod",
+        "lambda:GetFunction": "arn:aws:lambda:eu-central-1:111122223333:function:api:3",
+    }
+    for action, arn in elsewhere.items():
+        assert any(iam_pattern_matches(r, arn) for r in resources_for(statements, action))
+        other_account = arn.replace("111122223333", "444455556666")
+        assert not any(
+            iam_pattern_matches(r, other_account) for r in resources_for(statements, action)
+        )
+    for resource in resources_for(statements, "ecr:BatchDeleteImage"):
+        assert resource.startswith("arn:aws:ecr:eu-west-1:111122223333:repository/")
 
 
 def test_no_in_use_lookups_without_protect_in_use() -> None:
