@@ -7,10 +7,9 @@ and pick some of the configured repositories, never lift DRY_RUN or widen the sc
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Annotated, Any
 
-from aws_lambda_powertools.utilities.parser import parse
-from aws_lambda_powertools.utilities.parser.models import EventBridgeModel
 from pydantic import (
     AfterValidator,
     BaseModel,
@@ -25,6 +24,28 @@ from ecr_cleanup.errors import InvalidRequest, describe
 from ecr_cleanup.scope import check_name
 from ecr_cleanup.settings import Settings
 
+
+class ScheduledEvent(BaseModel):
+    """The envelope EventBridge sends for a schedule rule (its ``detail`` is ``{}``).
+
+    Only the envelope is checked, and its fields are EventBridge's own; a schedule never
+    carries a manual override. The models here are built on first use (``defer_build``):
+    a nightly run never builds the payload's, a manual one never builds this one.
+    """
+
+    model_config = ConfigDict(defer_build=True)
+
+    version: str
+    id: str
+    detail_type: str = Field(alias="detail-type")
+    source: str
+    account: str
+    time: datetime
+    region: str
+    resources: list[str]
+    detail: dict[str, Any]
+
+
 RepositoryName = Annotated[str, Field(strict=True), AfterValidator(check_name)]
 RunName = Annotated[str, Field(strict=True, pattern=r"^[A-Za-z0-9_-]{1,80}$")]
 
@@ -32,7 +53,7 @@ RunName = Annotated[str, Field(strict=True, pattern=r"^[A-Za-z0-9_-]{1,80}$")]
 class TargetModel(BaseModel):
     """One account and region of the organization shape, as a work item names it."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     account: str = Field(strict=True, pattern=r"^[0-9]{12}$")
     region: str = Field(strict=True, pattern=r"^[a-z]{2}(-[a-z]+)+-[0-9]{1,2}$")
@@ -54,7 +75,7 @@ class ManualPayload(BaseModel):
     refused rather than guessed at.
     """
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     dry_run: StrictBool | None = None
     repositories: tuple[RepositoryName, ...] | None = Field(default=None, max_length=1000)
@@ -93,7 +114,7 @@ def parse_request(event: Any, settings: Settings) -> Request:
     """Turn the raw event into a Request, or raise InvalidRequest before any AWS call."""
     if isinstance(event, dict) and event.get("detail-type") == "Scheduled Event":
         try:
-            parse(event=event, model=EventBridgeModel)
+            ScheduledEvent.model_validate(event)
         except ValidationError as error:
             raise InvalidRequest(f"invalid scheduled event: {describe(error, 'event')}") from None
         return Request(dry_run=settings.dry_run, repositories=None, source="schedule")
