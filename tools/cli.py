@@ -4,7 +4,8 @@ It calls ``run_cleanup`` with a ``Settings`` validated the way the function vali
 environment, so a flag is refused whenever the matching variable would be. It runs against
 real AWS with your own credentials (``--profile``, ``--region``), or against the built-in
 local ECR seeded with a sample registry (``--local``: 127.0.0.1, fake credentials).
-``python -m tools.cli demo`` runs a dry run, then a real run, on one local registry.
+``python -m tools.cli demo`` runs a dry run, the same keeping the newest untagged image of
+each repository, then a real run, on one local registry.
 
 Exit codes:
   0  everything went as asked
@@ -47,7 +48,7 @@ os.environ.setdefault("POWERTOOLS_METRICS_NAMESPACE", "EcrUntaggedCleanup")
 from ecr_cleanup.cleanup import Progress as ProgressCallback
 from ecr_cleanup.cleanup import monotonic_deadline, repositories_in_scope, run_cleanup
 from ecr_cleanup.clients import Clients, make_clients
-from ecr_cleanup.decide import KEEP_REASONS
+from ecr_cleanup.decide import KEEP_REASONS, Reason
 from ecr_cleanup.registry import Registry
 from ecr_cleanup.report import RepositoryReport, RunReport
 from ecr_cleanup.request import Request
@@ -83,6 +84,20 @@ FLAGS = {
     "MAX_WORKERS": "--max-workers",
     "TASK_DEFINITION_REVISIONS": "--task-definition-revisions",
 }
+# Why an image stays, in a few words, for the report's "kept, by reason" table.
+WHY_KEPT = {
+    Reason.TOO_NEW: "pushed less than MIN_AGE_HOURS ago",
+    Reason.RECENTLY_PULLED: "pulled within KEEP_PULLED_WITHIN_DAYS",
+    Reason.INDEX_CHILD: "an index that stays references it",
+    Reason.REFERRER: "a signature, SBOM or attestation of an image that stays",
+    Reason.IN_USE: "an ECS task or service, a task definition or a Lambda version pins it",
+    Reason.ECR_REFUSED: "ECR refused: an index pushed since references it",
+    Reason.TAGGED: "tagged while the run scanned",
+    Reason.RESTORING: "being restored from the archive",
+    Reason.NEWEST: "among the KEEP_UNTAGGED newest untagged images of its repository",
+    Reason.REPLICATED: "deleting it would delete another account's replica",
+}
+SKIP_NOTE = "skipped: tagged ecr-untagged-cleanup=skip"
 # The user's own AWS settings that could send a local run's clients elsewhere.
 USER_AWS_SETTINGS = ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS")
 
@@ -250,21 +265,25 @@ def main(
 
 @app.command(epilog=EPILOG)
 def demo(verbose: Verbose = 0) -> None:
-    """On one local registry: a dry run, a real run, then what is left in the registry."""
+    """On one local registry: dry runs, a real run, then what is left in the registry."""
     _configure_logging(verbose)
     stdout = _stdout()
     dry = validate_settings({"REPOSITORIES": "*", "DRY_RUN": True})
+    newest = validate_settings({"REPOSITORIES": "*", "DRY_RUN": True, "KEEP_UNTAGGED": 1})
     real = validate_settings({"REPOSITORIES": "*", "DRY_RUN": False})
     with local_registry(dry, announce=True) as (clients, local, sample):
-        stdout.rule("1. A dry run: what would go, and why the rest stays")
+        stdout.rule("1. A dry run with the default settings: what would go, and why the rest stays")
         first = execute(dry, clients, console=_bar_console(stdout))
         show_report(stdout, first)
-        stdout.rule("2. A real run on the same registry")
+        stdout.rule("2. The same dry run with KEEP_UNTAGGED=1 (the default is 0)")
+        keeping = execute(newest, clients, console=_bar_console(stdout))
+        show_newest(stdout, first, keeping)
+        stdout.rule("3. A real run with the default settings")
         second = execute(real, clients, console=_bar_console(stdout))
         show_report(stdout, second)
-        stdout.rule("3. What is left")
+        stdout.rule("4. What is left")
         stdout.print(remaining_table(local, sample))
-    raise typer.Exit(exit_code(first) or exit_code(second))
+    raise typer.Exit(exit_code(first) or exit_code(keeping) or exit_code(second))
 
 
 def validate_settings(values: Mapping[str, object]) -> Settings:
@@ -432,8 +451,9 @@ def _progress_bar(
 
 
 def show_report(console: Console, report: RunReport) -> None:
-    """The report as a table, then in words anything that went wrong."""
+    """The report as tables (per repository, then kept by reason), then what went wrong."""
     console.print(report_table(report))
+    console.print(kept_table(report))
     problems = [f"Run failed: {report.error}"] if report.error else []
     for repository in report.repositories:
         if repository.error:
@@ -450,7 +470,7 @@ def show_report(console: Console, report: RunReport) -> None:
 
 
 def report_table(report: RunReport) -> Table:
-    """Per repository and in total: what was found, what went, what stayed and why."""
+    """Per repository and in total: what was found, what went, and how much stayed."""
     dry_run = report.dry_run
     title = (
         "DRY RUN: nothing was deleted ('would delete' is what a real run would delete)"
@@ -461,18 +481,26 @@ def report_table(report: RunReport) -> Table:
     table.add_column("repository", overflow="fold", min_width=len("repository"))
     headers = (
         "untagged",
-        "would\ndelete" if dry_run else "deleted",
-        *("kept:\n" + reason.replace("_", "\n") for reason in KEEP_REASONS),
+        "would delete" if dry_run else "deleted",
+        "kept",
         "failed",
-        "would\nreclaim" if dry_run else "reclaimed",
+        "would reclaim" if dry_run else "reclaimed",
     )
     for header in headers:
-        table.add_column(header, justify="right", vertical="bottom", no_wrap=True)
+        table.add_column(header, justify="right", no_wrap=True)
+    table.add_column("note", overflow="fold")
     for repository in report.repositories:
+        if repository.skipped:
+            table.add_row(repository.name, *["-"] * len(headers), SKIP_NOTE, style="dim")
+            continue
         style = "red" if repository.error else None if repository.complete else "yellow"
-        table.add_row(repository.name, *_cells(repository.as_dict(), dry_run), style=style)
+        note = "error (below)" if repository.error else "" if repository.complete else "unfinished"
+        table.add_row(repository.name, *_cells(repository.as_dict(), dry_run), note, style=style)
     table.add_section()
-    table.add_row("total", *_cells(report.totals(), dry_run), style="bold")
+    totals = report.totals()
+    skipped = totals["repositories_skipped"]
+    note = f"{skipped} repositor{'y' if skipped == 1 else 'ies'} skipped" if skipped else ""
+    table.add_row("total", *_cells(totals, dry_run), note, style="bold")
     return table
 
 
@@ -481,10 +509,73 @@ def _cells(counts: Mapping[str, Any], dry_run: bool) -> list[str]:
     return [
         str(counts["untagged"]),
         str(counts["would_delete" if dry_run else "deleted"]),
-        *(str(counts["kept"][str(reason)]) for reason in KEEP_REASONS),
+        str(sum(counts["kept"].values())),
         f"[red]{failed}[/red]" if failed else "0",
         decimal(counts["bytes_reclaimed"]),
     ]
+
+
+def kept_table(report: RunReport, most: int = 4) -> Table:
+    """Every keep reason: how many images it kept, in which repositories (the ``most``
+    first), and what it means. A reason that kept nothing is dimmed, never left out."""
+    table = Table(title="Kept untagged images, by reason", box=box.SIMPLE_HEAD, title_style="bold")
+    table.add_column("reason", no_wrap=True)
+    table.add_column("kept", justify="right", no_wrap=True)
+    table.add_column("in", overflow="fold")
+    table.add_column("why it stays", overflow="fold")
+    totals = report.totals()["kept"]
+    for reason in KEEP_REASONS:
+        where = sorted(
+            ((r.kept[reason], r.name) for r in report.repositories if r.kept[reason]),
+            key=lambda counted: (-counted[0], counted[1]),
+        )
+        shown = ", ".join(f"{name} {count}" for count, name in where[:most])
+        if len(where) > most:
+            shown += f", {len(where) - most} more"
+        count = totals[str(reason)]
+        table.add_row(
+            str(reason), str(count), shown or "-", WHY_KEPT[reason], style=None if count else "dim"
+        )
+    return table
+
+
+def show_newest(console: Console, default: RunReport, keeping: RunReport) -> None:
+    """What the dry run with KEEP_UNTAGGED=1 (``keeping``) keeps as ``newest``, per
+    repository, beside what the default dry run of the same registry would delete."""
+    table = Table(
+        title="KEEP_UNTAGGED=1: the newest untagged image of each repository stays",
+        box=box.SIMPLE_HEAD,
+        title_style="bold",
+        pad_edge=False,
+    )
+    table.add_column("repository", overflow="fold", min_width=len("repository"))
+    headers = ("would delete, default", "KEEP_UNTAGGED=1", "kept: newest")
+    for header in headers:
+        table.add_column(header, justify="right", no_wrap=True)
+    table.add_column("note", overflow="fold")
+    before = {repository.name: repository.would_delete for repository in default.repositories}
+    for repository in keeping.repositories:
+        if repository.skipped:
+            table.add_row(repository.name, *["-"] * len(headers), SKIP_NOTE, style="dim")
+            continue
+        table.add_row(
+            repository.name,
+            str(before.get(repository.name, "-")),
+            str(repository.would_delete),
+            str(repository.kept[Reason.NEWEST]),
+        )
+    table.add_section()
+    was, now = default.totals()["would_delete"], keeping.totals()
+    newest = now["kept"][str(Reason.NEWEST)]
+    table.add_row("total", str(was), str(now["would_delete"]), str(newest), style="bold")
+    console.print(table)
+    console.print(
+        f"newest: {newest} kept, so a dry run would delete {now['would_delete']} instead of "
+        f"{was}. Index children and referrers take no place (they stay with their index or "
+        "subject); an image kept for another reason (in_use, too_new, ...) takes its place "
+        "but keeps that reason, so newest counts only the images it alone keeps.",
+        highlight=False,
+    )
 
 
 def remaining_table(local: LocalEcr, sample: list[SampleImage]) -> Table:

@@ -1,18 +1,32 @@
 """A small, realistic registry to run the cleanup on locally: every way an image stays or goes.
 
-Three repositories, 38 images, seeded in well under a second:
+Five repositories, 47 images, seeded in well under a second:
 
 - ``web``: multi-arch ``docker buildx`` pushes (OCI index, two platform images, two
   provenance attestations). ``latest`` moved twice, so two old indexes and their
   children are garbage; the current one is signed (Notation) and has an SBOM; a fresh
   push by digest is too new to judge; a cosign signature of a deleted index is orphaned.
-- ``api``: single-arch Docker images whose ``latest`` moved: old digests still run in an
-  ECS task and behind a Lambda alias, one was pulled yesterday, the rest are garbage;
-  an untagged CI build gets tagged while the first run lists it (a race ECR allows).
+- ``api``: single-arch Docker images whose ``latest`` moved. Old digests are still pinned
+  by every kind of workload (``in_use``): a running ECS task, an ECS service scaled to
+  zero (its service revision holds the digest ``latest`` had when it was deployed), a task
+  definition naming a digest that no task runs, the alias ``live`` of a Lambda function
+  and that function's older, unaliased published version. One was pulled yesterday, the
+  rest are garbage; an untagged CI build gets tagged while the first run lists it (a race
+  ECR allows).
 - ``batch``: archived untagged images (left alone unless ``--image-status ANY``), one
   being restored from the archive (kept either way), the platform image of an archived
   index (which still protects it), and an old nightly that an index pushed during the run
   comes to reference, so ECR refuses to delete it.
+- ``legacy``: opted out by its resource tag ``ecr-untagged-cleanup`` = ``skip``: its
+  untagged garbage stays and the run reports the repository as skipped.
+- ``shared/base``: a base image another account pulls from its replica. A registry
+  replication rule (``PREFIX_MATCH`` ``shared/``, so no other repository matches) copies
+  it there with ``deleteReplication`` enabled, so its untagged garbage stays as
+  ``replicated``. A second rule copies every repository to this account's disaster
+  recovery region without ``deleteReplication``: deletions do not travel, it keeps nothing.
+
+``newest`` (``KEEP_UNTAGGED``) is 0 by default, so no image stays for it in a default run;
+the demo shows it with an extra dry run keeping the newest untagged image of each repository.
 
 ``seed`` returns what each image is and whether a run with the default settings
 should leave it, which the demo prints and the tests check.
@@ -26,7 +40,10 @@ from datetime import datetime, timedelta
 from tools.local_ecr import LocalEcr
 from tools.local_ecr.manifests import COSIGN_SIGNATURE, NOTATION_SIGNATURE, SPDX_SBOM
 
-REPOSITORIES = ("web", "api", "batch")
+REPOSITORIES = ("web", "api", "batch", "legacy", "shared/base")
+OTHER_ACCOUNT = "210987654321"  # pulls shared/base from its replica in its own registry
+REPLICA_REGION = "eu-west-1"
+DR_REGION = "us-west-2"
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,6 +117,8 @@ def seed(local: LocalEcr, now: datetime) -> list[SampleImage]:
     _web(seeder)
     _api(seeder)
     _batch(seeder)
+    _legacy(seeder)
+    _shared(seeder)
     return seeder.images
 
 
@@ -116,10 +135,25 @@ def _web(s: _Seeder) -> None:
 
 
 def _api(s: _Seeder) -> None:
+    version_1 = s.image("api", "latest", 75, "old latest, Lambda version 1 (no alias)", stays=True)
+    s.local.create_image_function("api-worker", "api", version_1, publish=True)
     s.image("api", "latest", 60, "old latest, pulled 40 days ago", stays=False, pulled_days_ago=40)
+    migrate = s.image(
+        "api",
+        "latest",
+        52,
+        "old latest, named by digest in a task definition",
+        stays=True,
+    )
+    s.local.register_task_definition("api-migrate", s.local.image_uri("api", migrate))
     in_ecs = s.image("api", "latest", 45, "old latest, runs in an ECS task", stays=True)
     s.local.run_ecs_task("prod", "api", in_ecs)
-    in_lambda = s.image("api", "latest", 30, "old latest, Lambda alias 'live'", stays=True)
+    s.image("api", "latest", 38, "old latest, in an ECS service scaled to 0", stays=True)
+    # Deployed by tag: ECS pins the digest 'latest' has now, and keeps it when the tag moves.
+    s.local.create_service("staging", "api", "api", "latest", desired_count=0)
+    in_lambda = s.image(
+        "api", "latest", 30, "old latest, Lambda alias 'live' (version 2)", stays=True
+    )
     s.local.create_image_function("api-worker", "api", in_lambda, publish=True, alias="live")
     s.image("api", "latest", 16, "old latest, pulled yesterday", stays=True, pulled_days_ago=1)
     s.image("api", None, 12, "untagged CI build", stays=False)
@@ -151,3 +185,31 @@ def _batch(s: _Seeder) -> None:
         attestations=False,
     )
     s.local.archive("batch", index)
+
+
+def _legacy(s: _Seeder) -> None:
+    s.local.tag_repository("legacy", {"ecr-untagged-cleanup": "skip"})  # its team opted out
+    for days in (400, 300):
+        s.image("legacy", "latest", days, "old latest, repository opted out (skip)", stays=True)
+    s.image("legacy", "latest", 200, "latest", stays=True)
+
+
+def _shared(s: _Seeder) -> None:
+    s.local.set_replication(
+        [
+            {  # deletions here reach the other account's replica: its untagged images stay
+                "destinations": [{"region": REPLICA_REGION, "registryId": OTHER_ACCOUNT}],
+                "repositoryFilters": [{"filter": "shared/", "filterType": "PREFIX_MATCH"}],
+                "deleteReplication": {"enabled": True},
+            },
+            {  # every repository, but deletions do not travel: this rule keeps nothing
+                "destinations": [{"region": DR_REGION, "registryId": s.local.account_id}],
+                "deleteReplication": {"enabled": False},
+            },
+        ]
+    )
+    for days in (40, 20):
+        s.image(
+            "shared/base", "latest", days, "old latest, replicated to another account", stays=True
+        )
+    s.image("shared/base", "latest", 5, "latest", stays=True)

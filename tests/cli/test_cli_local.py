@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import re
 import subprocess
 import sys
 from collections.abc import Callable
@@ -13,8 +14,10 @@ from pathlib import Path
 
 import pytest
 from rich.console import Console
+from rich.table import Table
 from typer.testing import CliRunner
 
+from ecr_cleanup.decide import KEEP_REASONS
 from ecr_cleanup.report import RunReport
 from tools import cli, sample_registry
 from tools.local_ecr import LocalEcr
@@ -26,13 +29,27 @@ DRY_RUN_KEPT = {
     "recently_pulled": 1,
     "index_child": 5,
     "referrer": 2,
-    "in_use": 2,
+    "in_use": 5,  # an ECS task, a service at 0, a task definition, two Lambda versions
     "ecr_refused": 0,
     "tagged": 1,
     "restoring": 1,
-    "newest": 0,
-    "replicated": 0,
+    "newest": 0,  # KEEP_UNTAGGED is 0 by default
+    "replicated": 2,
 }
+
+
+def _left(local: LocalEcr) -> set[str]:
+    """Every digest the double holds now, in every repository of the sample."""
+    return {d for name in sample_registry.REPOSITORIES for d in local.images(name)}
+
+
+def _misjudged(left: set[str], sample: list[SampleImage]) -> list[str]:
+    """The sample images whose presence is not what their ``stays`` flag says."""
+    return [
+        f"{image.repository}: {image.what} ({'gone' if image.stays else 'left'})"
+        for image in sample
+        if (image.digest in left) != image.stays
+    ]
 
 
 def _invoke_json(runner: CliRunner, *args: str) -> tuple[int, dict[str, object]]:
@@ -61,17 +78,21 @@ def test_json_is_the_function_result_for_a_dry_run_then_a_real_run(runner: CliRu
     assert dry.keys() == RunReport(dry_run=True).as_dict().keys()
     assert dry["dry_run"] is True
     assert dry["totals"] == {
-        "untagged": 32,
+        "untagged": 37,  # legacy is skipped: its images are not even listed
         "deleted": 0,
         "would_delete": 15,
         "already_gone": 0,
         "failed": 0,
         "bytes_reclaimed": dry["totals"]["bytes_reclaimed"],  # type: ignore[index]
         "kept": DRY_RUN_KEPT,
-        "repositories": 3,
+        "repositories": 5,
         "repositories_failed": 0,
-        "repositories_skipped": 0,
+        "repositories_skipped": 1,
     }
+    by_name = {r["name"]: r for r in dry["repositories"]}  # type: ignore[attr-defined]
+    assert [name for name, r in by_name.items() if r["skipped"]] == ["legacy"]
+    assert by_name["legacy"]["untagged"] == 0
+    assert by_name["shared/base"]["kept"]["replicated"] == by_name["shared/base"]["untagged"] == 2
 
     code, real = _invoke_json(runner, "--no-dry-run")
 
@@ -88,20 +109,17 @@ def test_a_dry_run_deletes_nothing_and_a_real_run_leaves_what_is_needed() -> Non
     real = cli.validate_settings({"REPOSITORIES": "*", "DRY_RUN": False})
     screen = io.StringIO()
     with cli.local_registry(dry, announce=False) as (clients, local, sample):
-
-        def left() -> set[str]:
-            return {d for name in sample_registry.REPOSITORIES for d in local.images(name)}
-
-        assert left() == {image.digest for image in sample}
+        assert _left(local) == {image.digest for image in sample}
         terminal = Console(file=screen, force_terminal=True, width=120)
         assert cli.exit_code(cli.execute(dry, clients, console=terminal)) == cli.EXIT_OK
-        assert left() == {image.digest for image in sample}
+        assert _left(local) == {image.digest for image in sample}
 
         assert cli.exit_code(cli.execute(real, clients)) == cli.EXIT_OK
-        assert left() == {image.digest for image in sample if image.stays}
+        assert _misjudged(_left(local), sample) == []
+        assert len(_left(local)) == 33
 
-    assert "3/3" in screen.getvalue()  # the progress bar: repositories done of total
-    assert "32 untagged images examined, 15 would delete" in screen.getvalue()
+    assert "5/5" in screen.getvalue()  # the progress bar: repositories done of total
+    assert "37 untagged images examined, 15 would delete" in screen.getvalue()
 
 
 def test_flags_reach_the_run(runner: CliRunner) -> None:
@@ -116,7 +134,7 @@ def test_flags_reach_the_run(runner: CliRunner) -> None:
     assert [r["name"] for r in repositories] == ["api", "batch"]
     totals = relaxed["totals"]
     assert isinstance(totals, dict)
-    assert totals["untagged"] == 6 + 7  # batch's archived and restoring images count too
+    assert totals["untagged"] == 9 + 7  # batch's archived and restoring images count too
     assert totals["kept"]["recently_pulled"] == totals["kept"]["in_use"] == 0
     assert totals["kept"]["restoring"] == 1, "kept whatever --image-status says"
 
@@ -133,13 +151,13 @@ def test_without_local_it_runs_on_the_configured_aws(
             result = runner.invoke(
                 cli.app, ["--repositories", "*", "--region", "us-east-1", "--no-dry-run"]
             )
-            left = {d for name in sample_registry.REPOSITORIES for d in local.images(name)}
+            left = _left(local)
         finally:
             local.reset()
 
     assert result.exit_code == cli.EXIT_OK, result.output
     assert "Cleanup: untagged images deleted" in result.stdout
-    assert left == {image.digest for image in sample if image.stays}
+    assert _misjudged(left, sample) == []
 
 
 def test_failed_deletions_exit_1_and_are_named(
@@ -169,15 +187,51 @@ def test_a_spent_time_budget_exits_3(runner: CliRunner, monkeypatch: pytest.Monk
     assert "not finished" in result.stdout
 
 
-def test_demo_runs_dry_then_real_then_shows_what_is_left(runner: CliRunner) -> None:
+def test_demo_shows_every_reason_and_leaves_what_the_sample_says(
+    runner: CliRunner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    seen: dict[str, object] = {}
+    remaining_table = cli.remaining_table
+
+    def remember(local: LocalEcr, sample: list[SampleImage]) -> Table:
+        seen["misjudged"] = _misjudged(_left(local), sample)  # after every run of the demo
+        return remaining_table(local, sample)
+
+    monkeypatch.setattr(cli, "remaining_table", remember)
+
     result = runner.invoke(cli.app, ["demo"])
 
     assert result.exit_code == cli.EXIT_OK, result.output
+    assert seen["misjudged"] == []
     out = result.stdout
-    assert out.index("DRY RUN: nothing was deleted") < out.index("Cleanup: untagged images deleted")
-    assert "Left in the local registry: 24 of 38 images" in out
-    assert "runs in an ECS task" in out
+    assert (
+        out.index("DRY RUN: nothing was deleted")
+        < out.index("KEEP_UNTAGGED=1: the newest untagged image")
+        < out.index("Cleanup: untagged images deleted")
+    )
+    assert "Left in the local registry: 33 of 47 images" in out
+    assert "skipped: tagged ecr-untagged-cleanup=skip" in out
+    for what in (
+        "runs in an ECS task",
+        "in an ECS service scaled to 0",
+        "named by digest in a task definition",
+        "Lambda version 1 (no alias)",
+        "Lambda alias 'live'",
+        "replicated to another account",
+        "repository opted out",
+    ):
+        assert what in out, what
     assert "examined" not in out  # no progress bar when stdout is not a terminal
+
+    # Every reason the function has keeps at least one image somewhere in the demo.
+    shown: dict[str, int] = dict.fromkeys(map(str, KEEP_REASONS), 0)
+    for reason, count in re.findall(r"^\s*([a-z_]+)\s+(\d+)\s", out, re.MULTILINE):
+        if reason in shown:  # a row of a "kept, by reason" table
+            shown[reason] = max(shown[reason], int(count))
+    (newest,) = re.findall(r"^newest: (\d+) kept", out, re.MULTILINE)
+    shown["newest"] = int(newest)
+    assert shown == {**DRY_RUN_KEPT, "ecr_refused": 1, "newest": 3}
+    assert set(cli.WHY_KEPT) == set(KEEP_REASONS), "every reason is explained"
 
 
 def test_stdout_holds_only_the_json_even_with_debug_logs() -> None:
@@ -192,6 +246,6 @@ def test_stdout_holds_only_the_json_even_with_debug_logs() -> None:
     )
 
     assert result.returncode == cli.EXIT_OK, result.stderr
-    assert json.loads(result.stdout)["totals"]["untagged"] == 6
+    assert json.loads(result.stdout)["totals"]["untagged"] == 9
     assert '"message":"decision"' in result.stderr
     assert '"message":"repository done"' in result.stderr
