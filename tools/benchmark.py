@@ -5,6 +5,11 @@ injected per-call latency), runs the function's handler in a fresh process (so i
 RSS is its own), counts the calls the double received, and compares them with the
 minimum and with a naive baseline (the usual sequential loop: paginate, collect, delete
 in chunks of 100). It prints figures; it asserts nothing. Nothing here talks to AWS.
+
+``--in-use`` measures the in-use lookups instead: an account's ECS services, task
+definitions and container-image Lambda functions are seeded (`seed_in_use`), the function
+runs with PROTECT_IN_USE on and off, and the calls of each in-use source are printed
+against `minimum_in_use_calls`, with the time the lookups add to a run.
 """
 
 from __future__ import annotations
@@ -18,14 +23,17 @@ import subprocess
 import sys
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from multiprocessing.connection import Connection
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
+
+if TYPE_CHECKING:
+    from tools.local_ecr import LocalEcr
 
 ROOT = Path(__file__).resolve().parent.parent
 FAKE_AWS = {
@@ -56,6 +64,209 @@ class Scenario:
     untagged: int  # per repository
 
 
+# --- the in-use lookups (--in-use) -------------------------------------------------------
+
+TASK_DEFINITION_REVISIONS = 10
+"""The function's default, passed explicitly so the minimum and the run agree."""
+IN_USE_REPOSITORY = "bench-workloads"
+# AWS's documented limits per call, as the function meets them.
+LIST_PAGE = 100  # ListClusters, ListTasks, ListServices (maxResults 100; it defaults to 10),
+# ListTaskDefinitionFamilies, ListTaskDefinitions
+DESCRIBE_TASKS_MAX = 100
+DESCRIBE_SERVICES_MAX = 10
+DESCRIBE_REVISIONS_MAX = 20
+LAMBDA_PAGE = 50  # ListFunctions, ListVersionsByFunction
+IN_USE_SOURCES: dict[str, tuple[str, ...]] = {
+    "clusters": ("ecs:ListClusters",),  # listed once, for running tasks and services
+    "running tasks": ("ecs:ListTasks", "ecs:DescribeTasks"),
+    "services": ("ecs:ListServices", "ecs:DescribeServices", "ecs:DescribeServiceRevisions"),
+    "task definitions": (
+        "ecs:ListTaskDefinitionFamilies",
+        "ecs:ListTaskDefinitions",
+        "ecs:DescribeTaskDefinition",
+    ),
+    "Lambda versions": (
+        "lambda:ListFunctions",
+        "lambda:ListVersionsByFunction",
+        "lambda:GetFunction",
+    ),
+}
+"""The in-use sources in the order the function looks them up, and the calls of each."""
+SOURCE_FUNCTIONS = {
+    "running tasks": "running_task_digests",
+    "services": "service_digests",
+    "task definitions": "task_definition_digests",
+    "Lambda versions": "lambda_version_digests",
+}
+"""The function of ``ecr_cleanup.in_use`` behind each source, timed in the function's process."""
+IN_USE_PHASE = "in-use phase"
+
+
+@dataclass(frozen=True)
+class Workloads:
+    """An account's workloads in one region, for ``--in-use``.
+
+    Services go round-robin over the clusters. Service ``i`` was deployed ``i % 3 + 1``
+    times (a task definition revision each) and runs ``i % 3 + 1`` tasks, except every
+    ``idle_every``-th service, scaled to 0. The other families have ``j % 3 + 1`` ACTIVE
+    revisions. Every deployment, revision and published version names its own image of
+    the cleaned repository by digest; that image is untagged (its tag moved on).
+    """
+
+    name: str
+    clusters: int
+    services: int
+    families: int  # in all, each service's own included
+    functions: int  # container-image Lambda functions
+    versions: int  # published versions of each, besides $LATEST
+    unused: int  # untagged images nothing uses
+    idle_every: int = 5
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.clusters <= self.services <= self.families:
+            raise ValueError("need 1 <= clusters <= services <= families")
+
+
+@dataclass(frozen=True)
+class PlannedService:
+    cluster: str
+    name: str
+    deployments: int
+    desired: int
+
+    @property
+    def family(self) -> str:
+        return f"{self.cluster}-{self.name}"  # what LocalEcr.create_service registers
+
+
+def planned_services(workloads: Workloads) -> list[PlannedService]:
+    return [
+        PlannedService(
+            cluster=f"cluster-{i % workloads.clusters}",
+            name=f"svc-{i:03d}",
+            deployments=i % 3 + 1,
+            desired=0 if i % workloads.idle_every == 0 else i % 3 + 1,
+        )
+        for i in range(workloads.services)
+    ]
+
+
+def planned_families(workloads: Workloads) -> dict[str, int]:
+    """ACTIVE revisions by family: the services' own (one a deployment), then the others."""
+    families = {service.family: service.deployments for service in planned_services(workloads)}
+    for j in range(workloads.families - workloads.services):
+        families[f"job-{j:03d}"] = j % 3 + 1
+    return families
+
+
+def _newest(revisions: int, limit: int) -> int:
+    """How many revisions of a family the lookup reads (``limit`` 0: all of them)."""
+    return min(revisions, limit) if limit else revisions
+
+
+def in_use_images(workloads: Workloads, revisions: int = TASK_DEFINITION_REVISIONS) -> int:
+    """The untagged images a run must keep as in use: each image the newest ``revisions``
+    revisions of each family name (the services' current ones among them), and each
+    Lambda version's ($LATEST is the last version's image)."""
+    named = sum(_newest(n, revisions) for n in planned_families(workloads).values())
+    return named + workloads.functions * max(workloads.versions, 1)
+
+
+def seed_in_use(ecr: LocalEcr, workloads: Workloads) -> None:
+    """Seed the workloads and the one repository they run from, then forget the calls.
+
+    Written with the double's fixtures (a service deployed again is an UpdateService, a
+    function deployed again an UpdateFunctionCode that publishes a version), plus RunTask
+    for the services' tasks: moto starts none for a service.
+    """
+    old = datetime.now(UTC) - timedelta(days=30)
+    repo = IN_USE_REPOSITORY
+    ecr.create_repository(repo)
+    ecr.push_image(repo, "latest", pushed_at=old)
+    ecr.bulk_untagged(repo, workloads.unused, pushed_at=old)
+
+    def image() -> str:
+        return ecr.push_image(repo, pushed_at=old)  # untagged: its tag has moved on
+
+    ecs = ecr.client("ecs")
+    for service in planned_services(workloads):
+        for _ in range(service.deployments):
+            ecr.create_service(
+                service.cluster, service.name, repo, image(), desired_count=service.desired
+            )
+        if service.desired:
+            ecs.run_task(
+                cluster=service.cluster,
+                taskDefinition=service.family,
+                count=service.desired,
+                group=f"service:{service.name}",
+                startedBy="ecs-svc/benchmark",
+                launchType="FARGATE",
+            )
+    services = {service.family for service in planned_services(workloads)}
+    for family, revisions in planned_families(workloads).items():
+        if family not in services:
+            for _ in range(revisions):
+                ecr.register_task_definition(family, ecr.image_uri(repo, image()))
+    for k in range(workloads.functions):
+        for _ in range(max(workloads.versions, 1)):
+            ecr.create_image_function(f"fn-{k:03d}", repo, image(), publish=workloads.versions > 0)
+    ecr.clear_calls()
+
+
+def minimum_in_use_calls(
+    workloads: Workloads, revisions: int = TASK_DEFINITION_REVISIONS
+) -> dict[str, int]:
+    """The fewest calls each in-use operation needs for these workloads, by AWS's limits.
+
+    A listing is one call even when empty; DescribeServices names one cluster, so it is
+    batched per cluster; DescribeServiceRevisions takes any cluster's revisions (one
+    current revision a service: its deployment is complete); ListTaskDefinitions is read
+    per family, newest first, as far as ``revisions``; GetFunction reads one version
+    ($LATEST included), as no list call reports ``ResolvedImageUri``.
+    """
+    services = planned_services(workloads)
+    clusters = sorted({service.cluster for service in services})
+    per_cluster = Counter(service.cluster for service in services)
+    tasks: Counter[str] = Counter()
+    for service in services:
+        tasks[service.cluster] += service.desired
+    newest = [_newest(n, revisions) for n in planned_families(workloads).values()]
+    versions = workloads.versions + 1  # $LATEST
+
+    def pages(count: int, size: int) -> int:
+        return max(1, math.ceil(count / size))
+
+    return {
+        "ecs:ListClusters": pages(len(clusters), LIST_PAGE),
+        "ecs:ListTasks": sum(pages(tasks[c], LIST_PAGE) for c in clusters),
+        "ecs:DescribeTasks": sum(math.ceil(tasks[c] / DESCRIBE_TASKS_MAX) for c in clusters),
+        "ecs:ListServices": sum(pages(per_cluster[c], LIST_PAGE) for c in clusters),
+        "ecs:DescribeServices": sum(
+            math.ceil(per_cluster[c] / DESCRIBE_SERVICES_MAX) for c in clusters
+        ),
+        "ecs:DescribeServiceRevisions": math.ceil(len(services) / DESCRIBE_REVISIONS_MAX),
+        "ecs:ListTaskDefinitionFamilies": pages(len(newest), LIST_PAGE),
+        "ecs:ListTaskDefinitions": sum(pages(n, LIST_PAGE) for n in newest),
+        "ecs:DescribeTaskDefinition": sum(newest),
+        "lambda:ListFunctions": pages(workloads.functions, LAMBDA_PAGE),
+        "lambda:ListVersionsByFunction": workloads.functions * pages(versions, LAMBDA_PAGE),
+        "lambda:GetFunction": workloads.functions * versions,
+    }
+
+
+def in_use_calls(counts: Mapping[str, int]) -> dict[str, int]:
+    """The ECS and Lambda calls among ``counts`` (``service:Operation`` -> calls): every
+    operation of `IN_USE_SOURCES` (0 if never called), then any other one made."""
+    listed = {op: counts.get(op, 0) for ops in IN_USE_SOURCES.values() for op in ops}
+    others = {
+        op: n
+        for op, n in sorted(counts.items())
+        if op.partition(":")[0] in {"ecs", "lambda"} and op not in listed
+    }
+    return {**listed, **others}
+
+
 # --- the double, in its own process ----------------------------------------------------
 
 
@@ -81,6 +292,20 @@ def _serve_double(conn: Connection, latency_ms: float) -> None:
                 ecr.faults = Faults(latency_ms=latency_ms, throttle_rate=throttle_rate, seed=7)
                 ecr.clear_calls()
                 conn.send("seeded")
+            elif command == "seed_in_use":
+                (workloads,) = args
+                ecr.reset()
+                repos = [IN_USE_REPOSITORY]
+                started = time.perf_counter()
+                seed_in_use(ecr, workloads)
+                ecr.faults = Faults(latency_ms=latency_ms, include_other_services=True, seed=7)
+                conn.send(time.perf_counter() - started)
+            elif command == "calls":
+                counts = Counter(f"{call.service}:{call.operation}" for call in ecr.calls)
+                untagged = sum(
+                    1 for repo in repos for image in ecr.images(repo).values() if not image.tags
+                )
+                conn.send((dict(counts), untagged))
             elif command == "report":
                 counts = Counter(call.operation for call in ecr.calls)
                 untagged = sum(
@@ -94,41 +319,91 @@ def _serve_double(conn: Connection, latency_ms: float) -> None:
 # --- the runs, each in a fresh process ------------------------------------------------
 
 
-def _run_function(conn: Connection, endpoint: str, workers: int, retry_mode: str) -> None:
+class _Context:
+    """What Powertools and the handler read from Lambda's context object."""
+
+    function_name = "benchmark"
+    memory_limit_in_mb = 256
+    invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:benchmark"
+    aws_request_id = "benchmark"
+
+    @staticmethod
+    def get_remaining_time_in_millis() -> int:
+        return 15 * 60 * 1000
+
+
+def _function_environment(endpoint: str, workers: int, *, protect_in_use: bool) -> None:
     os.environ.update(
         FAKE_AWS,
         AWS_ENDPOINT_URL=endpoint,
         REPOSITORIES="bench-*",
         DRY_RUN="false",
-        PROTECT_IN_USE="false",
+        PROTECT_IN_USE=str(protect_in_use).lower(),
+        TASK_DEFINITION_REVISIONS=str(TASK_DEFINITION_REVISIONS),
         MAX_WORKERS=str(workers),
         POWERTOOLS_LOG_LEVEL="CRITICAL",
         POWERTOOLS_METRICS_DISABLED="true",
         POWERTOOLS_TRACE_DISABLED="true",
     )
     sys.path.insert(0, str(ROOT / "lambda"))
+
+
+def _invoke_handler(retry_mode: str) -> tuple[float, dict[str, Any] | None, str]:
+    """One scheduled invocation of the handler: wall seconds, its result, its outcome."""
     from ecr_cleanup import clients, handler  # noqa: PLC0415 - measured in this process
 
     clients.RETRY_MODE = retry_mode
-
-    class Context:
-        @staticmethod
-        def get_remaining_time_in_millis() -> int:
-            return 15 * 60 * 1000
-
-        function_name = "benchmark"
-        memory_limit_in_mb = 256
-        invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:benchmark"
-        aws_request_id = "benchmark"
-
     start = time.perf_counter()
+    result: dict[str, Any] | None = None
     try:
-        result = handler.handler(SCHEDULED_EVENT, Context())
+        result = handler.handler(SCHEDULED_EVENT, _Context())
         outcome = f"complete {result['complete']}"
     except handler.RunFailed as failure:  # the figures still count: the run's log has it
         outcome = f"FAILED: {failure}"
-    wall = time.perf_counter() - start
+    return time.perf_counter() - start, result, outcome
+
+
+def _run_function(conn: Connection, endpoint: str, workers: int, retry_mode: str) -> None:
+    _function_environment(endpoint, workers, protect_in_use=False)
+    wall, _, outcome = _invoke_handler(retry_mode)
     conn.send((wall, _peak_rss_mb(), outcome))
+
+
+def _run_function_in_use(
+    conn: Connection, endpoint: str, workers: int, retry_mode: str, protect_in_use: bool
+) -> None:
+    """The handler as `_run_function` runs it, with the in-use lookup and its sources timed."""
+    _function_environment(endpoint, workers, protect_in_use=protect_in_use)
+    seconds = _time_in_use_lookups()
+    wall, result, outcome = _invoke_handler(retry_mode)
+    conn.send((wall, seconds, (result or {}).get("totals", {}), outcome))
+
+
+def _time_in_use_lookups() -> dict[str, float]:
+    """Wrap the in-use lookup and each of its sources in a timer, their code unchanged.
+
+    Returns the dict the timers fill: seconds by source, and `IN_USE_PHASE` for the whole
+    lookup (its clusters listing, then each source in turn).
+    """
+    from ecr_cleanup import cleanup, in_use  # noqa: PLC0415 - the function's process only
+
+    seconds: dict[str, float] = {}
+
+    def timed(label: str, function: Callable[..., Any]) -> Callable[..., Any]:
+        def measured(*args: Any, **kwargs: Any) -> Any:
+            start = time.perf_counter()
+            try:
+                return function(*args, **kwargs)
+            finally:
+                seconds[label] = seconds.get(label, 0.0) + time.perf_counter() - start
+
+        return measured
+
+    targets = [(cleanup, "in_use_digests", IN_USE_PHASE)]
+    targets += [(in_use, name, source) for source, name in SOURCE_FUNCTIONS.items()]
+    for module, name, label in targets:
+        setattr(module, name, timed(label, getattr(module, name)))
+    return seconds
 
 
 def _run_naive(conn: Connection, endpoint: str, workers: int, retry_mode: str) -> None:
@@ -257,6 +532,107 @@ def cold_start(*, protect_in_use: bool, samples: int = 7) -> tuple[float, float]
     return measure(baseline), measure(ours)
 
 
+def in_use_report(  # noqa: PLR0917 - one call site, every figure it prints
+    workloads: Workloads,
+    counts: Mapping[str, int],
+    seconds: Mapping[str, float],
+    walls: tuple[float, float],
+    latency_ms: float,
+    workers: int,
+) -> list[str]:
+    """The lines ``--in-use`` prints for the run with protection (``counts``, ``seconds``)
+    and ``walls`` (with, without): calls per source and operation against the minimum,
+    each source's time against calls x latency, and the time the lookups add."""
+    minimum = minimum_in_use_calls(workloads)
+    made = in_use_calls(counts)
+    per_call = latency_ms / 1000
+    lines = [
+        f"{'source':<17}{'operation':<33}{'calls':>7}{'minimum':>9}"
+        f"{'time':>9}{'calls x ' + format(latency_ms, 'g') + ' ms':>16}"
+    ]
+    sources = {**IN_USE_SOURCES}
+    sources["other"] = tuple(op for op in made if op not in minimum)
+    timed_sources = sum(seconds.get(source, 0.0) for source in SOURCE_FUNCTIONS)
+    for source, operations in sources.items():
+        for number, operation in enumerate(operations):
+            floor = minimum.get(operation)
+            lines.append(
+                f"{source if number == 0 else '':<17}{operation:<33}{made[operation]:>7,}"
+                f"{'-' if floor is None else format(floor, ','):>9}"
+            )
+        if not operations:
+            continue
+        calls = sum(made[op] for op in operations)
+        if source in SOURCE_FUNCTIONS:
+            took = f"{seconds[source]:.2f} s" if source in seconds else "-"
+        elif source == "clusters" and IN_USE_PHASE in seconds:
+            took = f"{seconds[IN_USE_PHASE] - timed_sources:.2f} s"  # the rest of the phase
+        else:
+            took = "-"
+        lines.append(
+            f"{'':<17}{'= ' + source:<33}{calls:>7,}"
+            f"{sum(minimum.get(op, 0) for op in operations):>9,}{took:>9}"
+            f"{calls * per_call:>14.2f} s"
+        )
+    total, floor = sum(made.values()), sum(minimum.values())
+    lines.append(
+        f"in-use lookups: {total:,} calls (minimum {floor:,}); sequential bound "
+        f"{total:,} x {latency_ms:g} ms = {total * per_call:.1f} s, "
+        f"{workers} workers at best {total * per_call / workers:.1f} s"
+    )
+    if IN_USE_PHASE in seconds:
+        lines.append(f"in-use phase alone (timed in the function): {seconds[IN_USE_PHASE]:.1f} s")
+    with_, without = walls
+    lines.append(
+        f"run with PROTECT_IN_USE=true minus run with false: {with_ - without:.1f} s "
+        f"({with_:.1f} s - {without:.1f} s)"
+    )
+    return lines
+
+
+def _in_use_figures(
+    conn: Connection, endpoint: str, workloads: Workloads, latency_ms: float, workers: int
+) -> None:
+    services = planned_services(workloads)
+    families = planned_families(workloads)
+    print(
+        f"\n== in-use lookups, {workloads.name}: {len(services)} services on "
+        f"{workloads.clusters} clusters ({sum(1 for s in services if not s.desired)} at desired "
+        f"count 0, {sum(s.desired for s in services)} tasks running), {len(families)} task "
+        f"definition families ({sum(families.values())} revisions), {workloads.functions} "
+        f"image functions x {workloads.versions} versions; {latency_ms:g} ms per call "
+        f"(ECR, ECS, Lambda), {workers} workers, TASK_DEFINITION_REVISIONS "
+        f"{TASK_DEFINITION_REVISIONS}"
+    )
+    walls: dict[bool, float] = {}
+    counts: dict[str, int] = {}
+    seconds: dict[str, float] = {}
+    for protect_in_use in (True, False):
+        conn.send(("seed_in_use", workloads))
+        seeded = conn.recv()
+        wall, timed, totals, outcome = _in_fresh_process(
+            _run_function_in_use, endpoint, workers, "standard", protect_in_use
+        )
+        conn.send(("calls",))
+        made, left = conn.recv()
+        walls[protect_in_use] = wall
+        if protect_in_use:
+            counts, seconds = made, timed
+        ecr = {op: n for op, n in made.items() if op.startswith("ecr:")}
+        print(
+            f"PROTECT_IN_USE={str(protect_in_use).lower():<5}: wall {wall:5.1f} s, {outcome}, "
+            f"deleted {totals.get('deleted', 0):,}, kept in use "
+            f"{totals.get('kept', {}).get('in_use', 0):,} (expected "
+            f"{in_use_images(workloads) if protect_in_use else 0:,}), untagged left {left:,}; "
+            f"ECR calls {sum(ecr.values()):,} ({ecr.get('ecr:BatchDeleteImage', 0)} "
+            f"BatchDeleteImage); seeded in {seeded:.1f} s"
+        )
+    for line in in_use_report(
+        workloads, counts, seconds, (walls[True], walls[False]), latency_ms, workers
+    ):
+        print(line)
+
+
 def main(
     *,
     latency_ms: float = typer.Option(20.0, help="Injected latency per call."),
@@ -269,6 +645,11 @@ def main(
     organization: bool = typer.Option(
         False, help="One hub execution: 3 accounts x 2 regions x 300 x 200 (see benchmark_org)."
     ),
+    in_use: bool = typer.Option(
+        False,
+        help="The in-use lookups: 30 services, 150 task definition families, 60 image "
+        "functions x 5 versions, PROTECT_IN_USE on and off.",
+    ),
 ) -> None:
     if organization:
         from tools import benchmark_org  # noqa: PLC0415 - CDK and moto's interpreter only here
@@ -277,6 +658,9 @@ def main(
         benchmark_org.run(
             latency_ms=latency_ms, quick=quick, minimum_calls=minimum_calls, scenario=size
         )
+        return
+    if in_use:
+        _in_use_main(latency_ms=latency_ms, workers=workers, quick=quick)
         return
     scenarios = (
         [Scenario("4 x 2,000", 4, 2_000), Scenario("1 x 20,000", 1, 20_000)]
@@ -332,6 +716,27 @@ def main(
                     )
             if "naive" in walls:
                 print(f"{'':>11}naive / function wall: {walls['naive'] / walls['function']:.2f}x")
+    finally:
+        conn.send(("stop",))
+        double.join(timeout=10)
+
+
+IN_USE_FULL = Workloads(
+    "as the issue asks", clusters=3, services=30, families=150, functions=60, versions=5, unused=500
+)
+IN_USE_QUICK = Workloads(
+    "quick", clusters=2, services=12, families=20, functions=6, versions=2, unused=50
+)
+
+
+def _in_use_main(*, latency_ms: float, workers: int, quick: bool) -> None:
+    context = multiprocessing.get_context("spawn")
+    conn, child = context.Pipe()
+    double = context.Process(target=_serve_double, args=(child, latency_ms), daemon=True)
+    double.start()
+    endpoint = conn.recv()
+    try:
+        _in_use_figures(conn, endpoint, IN_USE_QUICK if quick else IN_USE_FULL, latency_ms, workers)
     finally:
         conn.send(("stop",))
         double.join(timeout=10)
