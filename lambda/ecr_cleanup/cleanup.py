@@ -60,6 +60,10 @@ Progress = Callable[[RepositoryReport, bool], None]
 # and return. A call that times out on every attempt can take longer; Lambda's own
 # timeout is 15 minutes.
 STOP_MARGIN_SECONDS = 60.0
+# A run that starts with little time left (a short timeout, a late retry) keeps this share
+# of it as its margin instead: started with 20 s left it stops starting calls at 5 s, so it
+# still makes progress and repeated runs converge, where a fixed 60 s would start none.
+STOP_MARGIN_SHARE = 0.25
 
 
 def _no_progress(report: RepositoryReport, finished: bool) -> None:
@@ -78,15 +82,29 @@ class TagLookupFailed(Exception):
     """ListTagsForResource failed: whether the repository opted out is unknown."""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Deadline:
-    """``remaining_ms`` is Lambda's context.get_remaining_time_in_millis (None: no limit)."""
+    """``remaining_ms`` is Lambda's context.get_remaining_time_in_millis (None: no limit).
+
+    ``margin_seconds`` None scales the margin with the time left at the first look (the
+    run's start): STOP_MARGIN_SHARE of it, at most STOP_MARGIN_SECONDS. No call starts once
+    no time is left, whatever the margin.
+    """
 
     remaining_ms: Callable[[], int] | None = None
-    margin_seconds: float = STOP_MARGIN_SECONDS
+    margin_seconds: float | None = STOP_MARGIN_SECONDS
+
+    @classmethod
+    def scaled(cls, remaining_ms: Callable[[], int]) -> Deadline:
+        return cls(remaining_ms, None)
 
     def check(self) -> None:
-        if self.remaining_ms and self.remaining_ms() < self.margin_seconds * 1000:
+        if not self.remaining_ms:
+            return
+        left = self.remaining_ms()
+        if self.margin_seconds is None:  # the first look: run_cleanup's, before any thread
+            self.margin_seconds = min(STOP_MARGIN_SECONDS, STOP_MARGIN_SHARE * left / 1000)
+        if left <= 0 or left < self.margin_seconds * 1000:
             raise OutOfTime
 
     def paced(self, items: Iterable[T]) -> Iterator[T]:

@@ -92,7 +92,7 @@ def _cleanup(
         request,
         clients,
         now=datetime.now(UTC),
-        deadline=Deadline(context.get_remaining_time_in_millis),
+        deadline=Deadline.scaled(context.get_remaining_time_in_millis),
         progress=log_repository,
         account_id=account_id,
     )

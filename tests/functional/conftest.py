@@ -176,20 +176,18 @@ def deleted_ids(ecr: LocalEcr) -> list[str]:
     ]
 
 
-def countdown(ms: float, *, from_first_look: bool = False) -> Callable[[], int]:
-    """Lambda's remaining time, counting down with the real clock from ``ms``.
+def ticking(start_ms: int, *, per_look_ms: int) -> Callable[[], int]:
+    """Lambda's remaining time, from ``start_ms`` down by ``per_look_ms`` at every look.
 
-    The clock starts now, or at the function's first look with ``from_first_look`` (so the
-    time the test machine takes to build boto3 clients is not part of the budget).
+    The function looks before every call it starts, so each look stands for a call's time:
+    the budget is counted in calls, whatever the machine's speed.
     """
-    end: list[float] = [] if from_first_look else [time.monotonic() + ms / 1000]
+    looks = itertools.count()
     lock = threading.Lock()
 
     def remaining() -> int:
         with lock:
-            if not end:
-                end.append(time.monotonic() + ms / 1000)
-        return int((end[0] - time.monotonic()) * 1000)
+            return start_ms - next(looks) * per_look_ms
 
     return remaining
 

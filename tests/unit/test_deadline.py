@@ -123,3 +123,47 @@ def test_paced_is_lazy() -> None:
 
 def test_paced_over_nothing() -> None:
     assert list(Deadline(Clock(600_000), 45).paced([])) == []
+
+
+@pytest.mark.parametrize(
+    ("at_start_ms", "margin"),
+    [
+        (900_000, STOP_MARGIN_SECONDS),  # a full 15-minute run keeps the fixed margin
+        (240_000, STOP_MARGIN_SECONDS),
+        (200_000, 50.0),
+        (20_000, 5.0),  # started late: it still has 15 s of calls
+        (2_000, 0.5),
+    ],
+)
+def test_scaled_margin_follows_the_time_left_at_the_start(at_start_ms: int, margin: float) -> None:
+    clock = Clock(at_start_ms)
+    deadline = Deadline.scaled(clock)
+    deadline.check()
+    assert deadline.margin_seconds == pytest.approx(margin)
+    clock.remaining_ms = int(margin * 1000)  # exactly the margin is still enough
+    deadline.check()
+    clock.remaining_ms -= 1
+    with pytest.raises(OutOfTime):
+        deadline.check()
+
+
+def test_a_run_started_with_20_seconds_left_makes_progress() -> None:
+    """The fixed 60 s margin would start no call with 20 s left; the scaled one starts
+    calls until 5 s are left, and the margin does not shrink as the time runs out."""
+    clock = Clock(20_000)
+    pages = Pages(100, clock, cost_ms=1_000)
+    seen: list[int] = []
+    with pytest.raises(OutOfTime):
+        seen.extend(Deadline.scaled(clock).paced(pages))
+    assert pages.produced == 16  # a call each second, from 20 s left down to 5 s
+    assert clock.remaining_ms == 4_000
+    with pytest.raises(OutOfTime):
+        Deadline(Clock(20_000)).check()  # what the fixed margin did
+
+
+@pytest.mark.parametrize("left", [0, -1])
+def test_no_time_left_starts_nothing_even_with_no_margin(left: int) -> None:
+    with pytest.raises(OutOfTime):
+        Deadline.scaled(Clock(left)).check()
+    with pytest.raises(OutOfTime):
+        Deadline(Clock(left), 0).check()
