@@ -8,8 +8,7 @@ by tag is protected by the tag itself.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Executor
 from itertools import islice
 from typing import Any
 
@@ -29,33 +28,36 @@ def digest_image(registry_id: str | None, region: str) -> re.Pattern[str]:
 
 
 def task_definition_digests(
-    ecs: Any, image: re.Pattern[str], revisions: int, max_workers: int
+    ecs: Any, image: re.Pattern[str], revisions: int, pool: Executor
 ) -> set[str]:
-    """Digests named by the newest ``revisions`` ACTIVE revisions of each family (0: all)."""
-    with ThreadPoolExecutor(max_workers, thread_name_prefix="task-definition") as pool:
-        described = pool.map(
-            lambda arn: call(ecs, "describe_task_definition", taskDefinition=arn),
-            _newest_revisions(ecs, revisions),
-        )
-        digests = set()
-        for response in described:
-            for container in response["taskDefinition"].get("containerDefinitions", []):
-                if match := image.fullmatch(container.get("image", "")):
-                    digests.add(match[1])
+    """Digests named by the newest ``revisions`` ACTIVE revisions of each family (0: all).
+
+    The families are listed here; each family's revisions are listed, and each revision
+    described, in ``pool``.
+    """
+    families = items(ecs, "list_task_definition_families", "families", status="ACTIVE")
+    newest = pool.map(lambda family: _newest_revisions(ecs, family, revisions), families)
+    described = pool.map(
+        lambda arn: call(ecs, "describe_task_definition", taskDefinition=arn),
+        (arn for arns in newest for arn in arns),
+    )
+    digests = set()
+    for response in described:
+        for container in response["taskDefinition"].get("containerDefinitions", []):
+            if match := image.fullmatch(container.get("image", "")):
+                digests.add(match[1])
     return digests
 
 
-def _newest_revisions(ecs: Any, revisions: int) -> Iterator[str]:
-    families = items(ecs, "list_task_definition_families", "families", status="ACTIVE")
-    for family in families:
-        arns = items(
-            ecs,
-            "list_task_definitions",
-            "taskDefinitionArns",
-            familyPrefix=family,
-            status="ACTIVE",
-            sort="DESC",
-        )
-        # ARNs end in ":family:revision"; a prefix match must not pull in other families.
-        exact = (arn for arn in arns if arn.rpartition(":")[0].endswith(f"/{family}"))
-        yield from islice(exact, revisions or None)
+def _newest_revisions(ecs: Any, family: str, revisions: int) -> list[str]:
+    arns = items(
+        ecs,
+        "list_task_definitions",
+        "taskDefinitionArns",
+        familyPrefix=family,
+        status="ACTIVE",
+        sort="DESC",
+    )
+    # ARNs end in ":family:revision"; a prefix match must not pull in other families.
+    exact = (arn for arn in arns if arn.rpartition(":")[0].endswith(f"/{family}"))
+    return list(islice(exact, revisions or None))
