@@ -16,6 +16,7 @@ Exit codes:
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import os
@@ -309,7 +310,7 @@ def aws_clients(settings: Settings, profile: str | None, region: str | None) -> 
         session = boto3.Session(profile_name=profile, region_name=region)
         if session.get_credentials() is None:
             raise typer.BadParameter("no AWS credentials found", param_hint="'--profile'")
-        return make_clients(settings.max_workers, in_use=settings.protect_in_use, session=session)
+        return make_clients(settings.max_workers, session=session)
     except ProfileNotFound as error:
         raise typer.BadParameter(str(error), param_hint="'--profile'") from None
     except NoRegionError:
@@ -340,9 +341,10 @@ def local_registry(
         for name in [*USER_AWS_SETTINGS, *os.environ]:
             if name in USER_AWS_SETTINGS or name.startswith("AWS_ENDPOINT_URL_"):
                 os.environ.pop(name, None)
-        clients = make_clients(
-            settings.max_workers, in_use=settings.protect_in_use, session=boto3.Session()
-        )
+        clients = make_clients(settings.max_workers, session=boto3.Session())
+        # The in-use clients made now rather than when a run first needs them, to be checked.
+        in_use = clients.in_region(clients.ecr.meta.region_name)
+        clients = dataclasses.replace(clients, ecs=in_use.ecs, lambda_=in_use.lambda_)
         for client in (clients.ecr, clients.ecs, clients.lambda_):
             if client is not None and client.meta.endpoint_url != local.endpoint_url:
                 raise RuntimeError(f"a local client would reach {client.meta.endpoint_url}")

@@ -20,6 +20,7 @@ from __future__ import annotations
 import logging
 import random
 import sys
+import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
@@ -42,6 +43,7 @@ from ecr_cleanup.decide import (
     deletion_waves,
     prerequisites,
 )
+from ecr_cleanup.errors import ConfigError
 from ecr_cleanup.errors import describe_error as _describe_error
 from ecr_cleanup.in_use import LookupFailed, in_use_digests
 from ecr_cleanup.manifests import index_children, is_index
@@ -49,6 +51,7 @@ from ecr_cleanup.registry import BATCH_LIMIT, Deleted, Registry
 from ecr_cleanup.replication import read_replication
 from ecr_cleanup.report import RepositoryReport, RunReport
 from ecr_cleanup.request import Request
+from ecr_cleanup.sdk import check_sdk
 from ecr_cleanup.settings import Settings
 
 logger = Logger(child=True)
@@ -80,6 +83,39 @@ class UnreadableIndex(Exception):
 
 class TagLookupFailed(Exception):
     """ListTagsForResource failed: whether the repository opted out is unknown."""
+
+
+class InUseUnknown(Exception):
+    """The in-use lookup failed: what workloads pin is unknown, so nothing goes."""
+
+
+class InUse:
+    """The digests workloads pin, looked up once a run, by the first repository that has
+    something to delete; the others wait for it. A run with nothing to delete makes no
+    in-use call and creates no ECS or Lambda client. A failure is kept, and every
+    repository that asks gets it (InUseUnknown); running out of time is not kept.
+    """
+
+    def __init__(self, look_up: Callable[[], frozenset[str]] | None) -> None:
+        self._look_up = look_up
+        self._lock = threading.Lock()
+        self._digests: frozenset[str] | None = None if look_up else frozenset()
+        self.failure: str | None = None
+
+    def digests(self) -> frozenset[str]:
+        with self._lock:
+            if self._digests is None and self.failure is None:
+                assert self._look_up is not None
+                try:
+                    self._digests = self._look_up()
+                except (LookupFailed, ConfigError) as error:
+                    self.failure = str(error)
+                except (ClientError, BotoCoreError) as error:
+                    self.failure = f"in-use lookup failed: {_describe_error(error)}"
+            if self.failure is not None:
+                raise InUseUnknown(self.failure)
+            assert self._digests is not None
+            return self._digests
 
 
 @dataclass(slots=True)
@@ -127,7 +163,7 @@ class Job:
     dry_run: bool
     image_status: str
     policy: Policy
-    in_use: frozenset[str]
+    in_use: InUse
     replicated: frozenset[str]  # repositories whose deletions would reach another account
     deadline: Deadline
     progress: Progress
@@ -205,22 +241,6 @@ def run_cleanup(
             names = repositories_in_scope(registry, settings)
         deadline.check()
         replication = read_replication(clients.ecr, settings.registry_id)
-        in_use: frozenset[str] = frozenset()
-        if settings.protect_in_use:
-            home = clients.ecr.meta.region_name
-            # A deletion replayed to a region of this account must spare what runs there too.
-            for region_clients in (
-                clients,
-                *(clients.in_region(r) for r in sorted(replication.own_regions(names, home))),
-            ):
-                deadline.check()
-                in_use |= in_use_digests(
-                    region_clients.ecs,
-                    region_clients.lambda_,
-                    registry_id=settings.registry_id,
-                    task_definition_revisions=settings.task_definition_revisions,
-                    max_workers=settings.max_workers,
-                )
     except OutOfTime:
         report.out_of_time = True
         report.repositories = [RepositoryReport(name) for name in names]
@@ -232,6 +252,25 @@ def run_cleanup(
         report.error = f"nothing was deleted: {error}"
         return report
 
+    def look_up() -> frozenset[str]:
+        """The home region's workloads, and those of every region of this account that a
+        deletion is replayed to (replication), which must be spared there too."""
+        home = clients.ecr.meta.region_name
+        digests: set[str] = set()
+        for region in (home, *sorted(replication.own_regions(names, home))):
+            deadline.check()
+            regional = clients.in_region(region)
+            check_sdk(regional)  # their models, before their first call
+            digests |= in_use_digests(
+                regional.ecs,
+                regional.lambda_,
+                registry_id=settings.registry_id,
+                task_definition_revisions=settings.task_definition_revisions,
+                max_workers=settings.max_workers,
+            )
+        return frozenset(digests)
+
+    in_use = InUse(look_up if settings.protect_in_use else None)
     workers = settings.max_workers
     with (
         ThreadPoolExecutor(workers, thread_name_prefix="repository") as repositories,
@@ -256,6 +295,8 @@ def run_cleanup(
         order = random.sample(list(names), len(names))
         done = repositories.map(lambda name: clean_repository(job, name), order)
         report.repositories = sorted(done, key=lambda repository: repository.name)
+    if in_use.failure:  # every repository with something to delete stopped before deleting
+        report.error = f"nothing was deleted: {in_use.failure}"
     return report
 
 
@@ -269,16 +310,23 @@ def clean_repository(job: Job, name: str) -> RepositoryReport:
             job.progress(report, True)
             return report
         scan = _scan(job, name, report)
-        # The decisions stream into their counts; only the doomed digests are kept.
-        doomed = _count_decisions(
-            decide(
+
+        def decisions(in_use: frozenset[str]) -> Iterator[Decision]:
+            return decide(
                 scan.untagged.values(),
                 staying=scan.staying,
                 children=scan.children,
-                in_use=job.in_use,
+                in_use=in_use,
                 policy=job.policy,
                 restoring=scan.restoring,
-            ),
+            )
+
+        # Only a deletion needs the workloads' digests (they only ever keep images): a
+        # repository with nothing to delete, or replicated to another account, looks none up.
+        wanted = name not in job.replicated and any(d.delete for d in decisions(frozenset()))
+        # The decisions stream into their counts; only the doomed digests are kept.
+        doomed = _count_decisions(
+            decisions(job.in_use.digests() if wanted else frozenset()),
             report,
             dry_run=job.dry_run,
         )
@@ -293,7 +341,7 @@ def clean_repository(job: Job, name: str) -> RepositoryReport:
         report.complete = True
     except OutOfTime:
         pass
-    except (UnreadableIndex, TagLookupFailed) as error:
+    except (UnreadableIndex, TagLookupFailed, InUseUnknown) as error:
         report.error = f"nothing was deleted in this repository: {error}"
     except (ClientError, BotoCoreError) as error:
         report.error = _describe_error(error)

@@ -24,17 +24,24 @@ READ_TIMEOUT_SECONDS = 20
 
 @dataclass(frozen=True, slots=True)
 class Clients:
-    """The clients a run uses; tests and the local command inject their own."""
+    """The clients a run uses; tests and the local command inject their own.
+
+    ECS and Lambda are for the in-use lookups only: a run creates them (``in_region``) when
+    a repository first has something to delete, so an invocation that deletes nothing, is
+    refused, or has in-use protection off never pays for their models. Injected ones (tests)
+    are used as they are.
+    """
 
     ecr: Any
     ecs: Any = None
     lambda_: Any = None
-    session: Any = None  # what made them: clients for a replication destination's region
+    session: Any = None  # what made them: the in-use clients come from the same session
     max_workers: int = 4
 
     def in_region(self, region: str) -> Clients:
-        """ECS and Lambda clients for another region, with the same credentials and config
-        (the in-use lookups of a replication destination); created only when asked for."""
+        """ECS and Lambda clients for ``region``, with the same credentials and config."""
+        if self.ecs is not None and region == self.ecs.meta.region_name:
+            return self
         session = self.session or boto3.Session()
         config = client_config(self.max_workers)
         return Clients(
@@ -54,16 +61,11 @@ def client_config(max_workers: int) -> Config:
     )
 
 
-def make_clients(
-    max_workers: int, *, in_use: bool, session: boto3.Session | None = None
-) -> Clients:
-    """One client per service; ECS and Lambda only when in-use protection needs them."""
+def make_clients(max_workers: int, *, session: boto3.Session | None = None) -> Clients:
+    """The ECR client, and the session the in-use clients are made from when needed."""
     session = session or boto3.Session()
-    config = client_config(max_workers)
     return Clients(
-        ecr=session.client("ecr", config=config),
-        ecs=session.client("ecs", config=config) if in_use else None,
-        lambda_=session.client("lambda", config=config) if in_use else None,
+        ecr=session.client("ecr", config=client_config(max_workers)),
         session=session,
         max_workers=max_workers,
     )

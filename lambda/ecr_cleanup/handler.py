@@ -41,8 +41,10 @@ class RunFailed(RuntimeError):
 def container() -> tuple[Settings, Clients]:
     """Settings and clients, built once per container (an invalid setting is not cached)."""
     settings = Settings.from_env(os.environ)
-    clients = make_clients(settings.max_workers, in_use=settings.protect_in_use)
-    check_sdk(clients)  # before any call: a model without a member would drop it silently
+    clients = make_clients(settings.max_workers)
+    # Before any call: a model without a member would drop it silently. The ECS and Lambda
+    # models are checked where the in-use lookups create their clients, before their calls.
+    check_sdk(clients)
     return settings, clients
 
 
@@ -124,9 +126,7 @@ def _clean_target(settings: Settings, request: Request, context: LambdaContext) 
     except LookupFailed as failure:
         report = RunReport(dry_run=request.dry_run, error=f"nothing was deleted: {failure}")
     else:
-        clients = make_clients(
-            settings.max_workers, in_use=settings.protect_in_use, session=session
-        )
+        clients = make_clients(settings.max_workers, session=session)
         report = _cleanup(settings, request, clients, context, account_id=target.account)
     result = report.as_dict()
     _log_run(report, result)

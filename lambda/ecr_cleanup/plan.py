@@ -130,7 +130,7 @@ def plan_account(
                         aws_session_token=credentials.token,
                         region_name=target.region,
                     )
-                    ecr = make_clients(settings.max_workers, in_use=False, session=regional).ecr
+                    ecr = make_clients(settings.max_workers, session=regional).ecr
                     names = repositories_in_scope(Registry(ecr, None), settings)
                 else:
                     names = repositories_in_scope(Registry(None, None), settings)

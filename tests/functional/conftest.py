@@ -246,9 +246,7 @@ def run_direct(sdk_environment: None) -> RunDirect:
             {"PROTECT_IN_USE": "false", "DRY_RUN": str(dry_run).lower(), **env}
         )
         request = Request(dry_run=dry_run, repositories=repositories, source="manual")
-        own = make_clients(
-            settings.max_workers, in_use=settings.protect_in_use, session=boto3.Session()
-        )
+        own = make_clients(settings.max_workers, session=boto3.Session())
         return run_cleanup(
             settings,
             request,

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import pytest
 
-from ecr_cleanup import clients
+from ecr_cleanup import clients, sdk
 from ecr_cleanup.handler import RunFailed
-from tests.functional.conftest import OLD, Invoke, write_calls
+from tests.functional.conftest import NOW, OLD, Invoke, write_calls
 from tools.local_ecr import LocalEcr
 
 RUN = {"REPOSITORIES": "api", "DRY_RUN": "false", "PROTECT_IN_USE": "true"}
@@ -142,3 +142,81 @@ def test_a_failed_lookup_deletes_nothing_and_names_itself(
 
     assert doomed in ecr.images("api")
     assert write_calls(ecr) == []
+
+
+# -- Looked up only when something would be deleted ---------------------------------------
+
+
+def in_use_calls(ecr: LocalEcr) -> list[str]:
+    return [f"{c.service}:{c.operation}" for c in ecr.calls if c.service in ("ecs", "lambda")]
+
+
+def test_a_run_with_nothing_to_delete_looks_up_no_workload(ecr: LocalEcr, invoke: Invoke) -> None:
+    """The workloads' digests only ever keep images: with every untagged image kept for a
+    reason of its own (too new here), the run makes no ECS or Lambda call at all."""
+    ecr.create_repository("api")
+    fresh = ecr.push_image("api", pushed_at=NOW)
+    ecr.create_service("prod", "web", "api", ecr.push_image("api", "live", pushed_at=OLD))
+    ecr.clear_calls()
+
+    result = invoke(**RUN)
+
+    assert fresh in ecr.images("api")
+    assert result["complete"] is True and result["error"] is None
+    assert result["totals"]["kept"]["too_new"] == 1
+    assert in_use_calls(ecr) == []
+
+
+def test_the_lookup_runs_once_for_every_repository_that_deletes(
+    ecr: LocalEcr, invoke: Invoke
+) -> None:
+    names = ("api", "web", "worker")
+    pinned = {}
+    for name in names:
+        ecr.create_repository(name)
+        ecr.push_image(name, pushed_at=OLD)  # something to delete in each
+        pinned[name] = moved(ecr, "live") if name == "api" else None
+    ecr.create_image_function("fn", "api", pinned["api"], publish=True)
+    ecr.clear_calls()
+
+    result = invoke(**{**RUN, "REPOSITORIES": ",".join(names)})
+
+    assert pinned["api"] in ecr.images("api")
+    assert result["totals"]["deleted"] == 3 and result["totals"]["kept"]["in_use"] == 1
+    calls = in_use_calls(ecr)
+    assert calls.count("ecs:ListClusters") == 1
+    assert calls.count("lambda:ListFunctions") == 1
+
+
+@pytest.mark.usefixtures("few_retries")
+def test_a_failed_lookup_stops_every_deleting_repository_and_names_itself(
+    ecr: LocalEcr, invoke: Invoke, doomed: str
+) -> None:
+    ecr.create_repository("quiet")
+    fresh = ecr.push_image("quiet", pushed_at=NOW)  # nothing to delete: needs no lookup
+    ecr.faults.server_error_rate = 1.0
+    ecr.faults.operations = {"ListClusters"}
+    ecr.faults.include_other_services = True
+    ecr.clear_calls()
+
+    with pytest.raises(RunFailed, match="nothing was deleted: in-use lookup ecs:ListClusters"):
+        invoke(**{**RUN, "REPOSITORIES": "api,quiet"})
+
+    assert doomed in ecr.images("api") and fresh in ecr.images("quiet")
+    assert write_calls(ecr) == []
+
+
+def test_an_in_use_model_missing_a_member_deletes_nothing_and_names_it(
+    ecr: LocalEcr, invoke: Invoke, doomed: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The ECS and Lambda models are checked where their clients are created, before any
+    of their calls: a runtime SDK without a member the lookups read deletes nothing."""
+    required = {**sdk.REQUIRED, "ecs": {"Service": ("currentServiceRevisions", "notAMember")}}
+    monkeypatch.setattr(sdk, "REQUIRED", required)
+    ecr.clear_calls()
+
+    with pytest.raises(RunFailed, match=r"nothing was deleted: the SDK .* ecs:Service\.notAMember"):
+        invoke(**RUN)
+
+    assert doomed in ecr.images("api")
+    assert in_use_calls(ecr) == [] and write_calls(ecr) == []
