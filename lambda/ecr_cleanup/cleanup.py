@@ -324,15 +324,14 @@ def clean_repository(job: Job, name: str) -> RepositoryReport:
         # Only a deletion needs the workloads' digests (they only ever keep images): a
         # repository with nothing to delete, or replicated to another account, looks none up.
         wanted = name not in job.replicated and any(d.delete for d in decisions(frozenset()))
-        # The decisions stream into their counts; only the doomed digests are kept.
-        doomed = _count_decisions(
-            decisions(job.in_use.digests() if wanted else frozenset()),
-            report,
-            dry_run=job.dry_run,
-        )
+        made = decisions(job.in_use.digests() if wanted else frozenset())
         if name in job.replicated:  # deleting here would delete another account's copy
-            report.kept[Reason.REPLICATED] += len(doomed)
-            doomed = []
+            made = (
+                Decision(d.digest, delete=False, reason=Reason.REPLICATED) if d.delete else d
+                for d in made
+            )
+        # The decisions stream into their counts; only the doomed digests are kept.
+        doomed = _count_decisions(made, report, dry_run=job.dry_run)
         if job.dry_run:
             report.would_delete = len(doomed)
             report.bytes_reclaimed = sum(_reclaimed(scan.untagged[d]) for d in doomed)

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import pytest
 
+from ecr_cleanup import cleanup
 from ecr_cleanup.handler import RunFailed
-from tests.functional.conftest import OLD, Invoke, write_calls
+from tests.functional.conftest import OLD, Invoke, logged, write_calls
 from tools.local_ecr import LocalEcr
 
 RUN = {"REPOSITORIES": "app-*,web", "DRY_RUN": "false", "PROTECT_IN_USE": "true"}
@@ -47,6 +48,29 @@ def test_a_repository_replicated_to_another_account_keeps_its_untagged_images(
     assert app["kept"]["replicated"] == 1 and app["deleted"] == 0
     assert result["totals"]["kept"]["replicated"] == 1
     assert ecr.count("DescribeRegistry") == 1, "once per run, not per repository"
+
+
+def test_a_replicated_repository_logs_its_images_as_kept_replicated(
+    ecr: LocalEcr,
+    invoke: Invoke,
+    repositories: dict[str, str],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The per-image DEBUG lines say what happens: kept as replicated, not delete."""
+    ecr.set_replication([rule("app-", OTHER_ACCOUNT)])
+    level = cleanup.logger.log_level
+    cleanup.logger.setLevel("DEBUG")  # POWERTOOLS_LOG_LEVEL=DEBUG in a deployment
+    caplog.set_level("DEBUG")
+    try:
+        invoke(**{**RUN, "DRY_RUN": "true"})
+    finally:
+        cleanup.logger.setLevel(level)
+
+    lines = {line["digest"]: line for line in logged(caplog, "decision")}
+    kept = lines[repositories["app-a"]]
+    assert (kept["action"], kept["reason"]) == ("keep", "replicated")
+    assert lines[repositories["web"]]["action"] == "delete"
+    assert ecr.count("ListClusters") == 1, "the in-use lookup, for web only"
 
 
 def test_a_rule_without_delete_replication_changes_nothing(
