@@ -102,6 +102,11 @@ class InUse:
         self._digests: frozenset[str] | None = None if look_up else frozenset()
         self.failure: str | None = None
 
+    @property
+    def enabled(self) -> bool:
+        """False when PROTECT_IN_USE is off: there is nothing to look up."""
+        return self._look_up is not None
+
     def digests(self) -> frozenset[str]:
         with self._lock:
             if self._digests is None and self.failure is None:
@@ -323,7 +328,11 @@ def clean_repository(job: Job, name: str) -> RepositoryReport:
 
         # Only a deletion needs the workloads' digests (they only ever keep images): a
         # repository with nothing to delete, or replicated to another account, looks none up.
-        wanted = name not in job.replicated and any(d.delete for d in decisions(frozenset()))
+        wanted = (
+            job.in_use.enabled
+            and name not in job.replicated
+            and any(d.delete for d in decisions(frozenset()))
+        )
         made = decisions(job.in_use.digests() if wanted else frozenset())
         if name in job.replicated:  # deleting here would delete another account's copy
             made = (
