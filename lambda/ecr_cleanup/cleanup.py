@@ -25,6 +25,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, TypeVar, overload
@@ -266,13 +267,14 @@ def run_cleanup(
             deadline.check()
             regional = clients.in_region(region)
             check_sdk(regional)  # their models, before their first call
-            digests |= in_use_digests(
-                regional.ecs,
-                regional.lambda_,
-                registry_id=settings.registry_id,
-                task_definition_revisions=settings.task_definition_revisions,
-                max_workers=settings.max_workers,
-            )
+            with _paced(deadline, regional.ecs, regional.lambda_):
+                digests |= in_use_digests(
+                    regional.ecs,
+                    regional.lambda_,
+                    registry_id=settings.registry_id,
+                    task_definition_revisions=settings.task_definition_revisions,
+                    max_workers=settings.max_workers,
+                )
         return frozenset(digests)
 
     in_use = InUse(look_up if settings.protect_in_use else None)
@@ -303,6 +305,27 @@ def run_cleanup(
     if in_use.failure:  # every repository with something to delete stopped before deleting
         report.error = f"nothing was deleted: {in_use.failure}"
     return report
+
+
+@contextmanager
+def _paced(deadline: Deadline, *lookup_clients: Any) -> Iterator[None]:
+    """Check the deadline before every call these clients make (each page included), as
+    the ECR calls do: the in-use lookups of a large account run long, and none may start
+    after the margin. botocore's before-call event runs the check; OutOfTime propagates."""
+
+    def check(**_: Any) -> None:
+        deadline.check()
+
+    for client in lookup_clients:
+        client.meta.events.register("before-call", check, unique_id=_PACED)
+    try:
+        yield
+    finally:
+        for client in lookup_clients:
+            client.meta.events.unregister("before-call", unique_id=_PACED)
+
+
+_PACED = "ecr-untagged-cleanup-deadline"
 
 
 def clean_repository(job: Job, name: str) -> RepositoryReport:

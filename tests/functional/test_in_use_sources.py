@@ -220,3 +220,23 @@ def test_an_in_use_model_missing_a_member_deletes_nothing_and_names_it(
 
     assert doomed in ecr.images("api")
     assert in_use_calls(ecr) == [] and write_calls(ecr) == []
+
+
+def test_no_lookup_starts_once_the_budget_is_spent(
+    ecr: LocalEcr, invoke: Invoke, doomed: str
+) -> None:
+    """The in-use calls look at the clock too (every call and page): a large account's
+    lookups cannot run past the margin. Here time runs out at the first lookup."""
+    for i in range(20):
+        ecr.create_image_function(f"fn-{i:02d}", "api", moved(ecr, f"v{i}"), publish=True)
+    ecr.clear_calls()
+
+    def remaining() -> int:
+        return 0 if in_use_calls(ecr) else 900_000
+
+    result = invoke(**RUN, remaining_ms=remaining)
+
+    assert result["complete"] is False and result["unfinished"] == ["api"]
+    assert doomed in ecr.images("api") and write_calls(ecr) == []
+    made = in_use_calls(ecr)
+    assert 1 <= len(made) <= 4, f"only the calls already past the clock: {made}"
