@@ -23,7 +23,8 @@ import subprocess
 import sys
 import time
 from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from multiprocessing.connection import Connection
@@ -483,19 +484,6 @@ LAMBDA_LIKE = {
 }
 
 
-SCHEDULED_EVENT = {
-    "version": "0",
-    "id": "53dc4d37-cffa-4f76-80c9-8b7d4a4d2eaa",
-    "detail-type": "Scheduled Event",
-    "source": "aws.events",
-    "account": "123456789012",
-    "time": "2026-12-02T03:00:00Z",
-    "region": "us-east-1",
-    "resources": ["arn:aws:events:us-east-1:123456789012:rule/nightly"],
-    "detail": {},
-}
-
-
 def cold_start(*, protect_in_use: bool, samples: int = 15) -> tuple[float, float]:
     """Median ms of (import boto3 + one ECR client) and (import handler + its clients + the
     scheduled event parsed), each in a fresh interpreter with the same Lambda-like
@@ -674,12 +662,7 @@ def main(
         )
     if cold_start_only:
         return
-    context = multiprocessing.get_context("spawn")
-    conn, child = context.Pipe()
-    double = context.Process(target=_serve_double, args=(child, latency_ms), daemon=True)
-    double.start()
-    endpoint = conn.recv()
-    try:
+    with _served_double(latency_ms) as (conn, endpoint):
         for scenario in scenarios:
             print(
                 f"\n== {scenario.name} untagged images, {latency_ms:g} ms per call, "
@@ -713,6 +696,18 @@ def main(
                     )
             if "naive" in walls:
                 print(f"{'':>11}naive / function wall: {walls['naive'] / walls['function']:.2f}x")
+
+
+@contextmanager
+def _served_double(latency_ms: float) -> Iterator[tuple[Connection, str]]:
+    """The double in a process of its own: its control connection and endpoint URL."""
+    context = multiprocessing.get_context("spawn")
+    conn, child = context.Pipe()
+    double = context.Process(target=_serve_double, args=(child, latency_ms), daemon=True)
+    double.start()
+    endpoint = conn.recv()
+    try:
+        yield conn, endpoint
     finally:
         conn.send(("stop",))
         double.join(timeout=10)
@@ -727,16 +722,8 @@ IN_USE_QUICK = Workloads(
 
 
 def _in_use_main(*, latency_ms: float, workers: int, quick: bool) -> None:
-    context = multiprocessing.get_context("spawn")
-    conn, child = context.Pipe()
-    double = context.Process(target=_serve_double, args=(child, latency_ms), daemon=True)
-    double.start()
-    endpoint = conn.recv()
-    try:
+    with _served_double(latency_ms) as (conn, endpoint):
         _in_use_figures(conn, endpoint, IN_USE_QUICK if quick else IN_USE_FULL, latency_ms, workers)
-    finally:
-        conn.send(("stop",))
-        double.join(timeout=10)
 
 
 if __name__ == "__main__":
