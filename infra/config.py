@@ -319,13 +319,18 @@ def _id_list(key: str, raw: object, rule: re.Pattern[str], what: str) -> tuple[s
     return items
 
 
-def _organization_id(key: str, raw: object) -> str | None:
+def _optional_match(key: str, raw: object, rule: re.Pattern[str], what: str) -> str | None:
+    """Text that ``rule`` matches in full, or None when empty."""
     text = _text(key, raw)
     if not text:
         return None
-    if not _ORGANIZATION.fullmatch(text):
-        raise ConfigError(key, f"expected an organization id (o-...) or empty, got {raw!r}")
+    if not rule.fullmatch(text):
+        raise ConfigError(key, f"expected {what} or empty, got {raw!r}")
     return text
+
+
+def _organization_id(key: str, raw: object) -> str | None:
+    return _optional_match(key, raw, _ORGANIZATION, "an organization id (o-...)")
 
 
 def _role_name(key: str, raw: object) -> str:
@@ -400,12 +405,7 @@ def _registry_id(key: str, raw: object) -> str | None:
 
 
 def _email(key: str, raw: object) -> str | None:
-    text = _text(key, raw)
-    if not text:
-        return None
-    if not _EMAIL.fullmatch(text):
-        raise ConfigError(key, f"expected an e-mail address or empty, got {raw!r}")
-    return text
+    return _optional_match(key, raw, _EMAIL, "an e-mail address")
 
 
 def _log_retention(key: str, raw: object) -> int:

@@ -9,14 +9,15 @@ the stack and the construct's id, so the construct can be added twice to one sta
 
 from __future__ import annotations
 
-from aws_cdk import CfnOutput, Duration, Stack
-from aws_cdk import aws_events as events
+from functools import partial
+
+from aws_cdk import CfnOutput, Stack
 from aws_cdk import aws_events_targets as targets
 from constructs import Construct
 
 from infra.config import CleanupConfig
 from infra.dashboard import CleanupDashboard
-from infra.failures import failures_queue
+from infra.failures import failures_queue, schedule_rule
 from infra.function import FUNCTION_TIMEOUT, CleanupFunction
 from infra.monitoring import Monitoring
 from infra.pull_time import exclude_from_pull_times
@@ -61,19 +62,12 @@ class UntaggedImageCleanup(Construct):
             "that account registers it as a pull time update exclusion",
         )
 
-        self.schedule = events.Rule(
+        self.schedule = schedule_rule(
             self,
-            "Schedule",
+            config.schedule,
             description="Runs the ECR untagged-image cleanup",
-            schedule=events.Schedule.expression(config.schedule),
-        )
-        self.schedule.add_target(
-            targets.LambdaFunction(
-                self.cleanup.function,
-                retry_attempts=0,  # the next scheduled run is the retry
-                max_event_age=Duration.hours(1),
-                dead_letter_queue=self.failures,
-            )
+            target=partial(targets.LambdaFunction, self.cleanup.function),
+            failures=self.failures,
         )
 
         self.monitoring = Monitoring(

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from aws_cdk import Duration
+from aws_cdk import aws_events as events
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
@@ -41,3 +44,26 @@ def failures_queue(scope: Construct) -> sqs.Queue:
         "no message can fail here and need redriving further.",
     )
     return queue
+
+
+def schedule_rule(
+    scope: Construct,
+    schedule: str,
+    *,
+    description: str,
+    target: Callable[..., events.IRuleTarget],
+    failures: sqs.IQueue,
+) -> events.Rule:
+    """The schedule both shapes share (construct id `Schedule`): ``target(**options)`` is
+    started once per ``schedule``, with no retry (the next scheduled run is the retry) and
+    what EventBridge cannot deliver within an hour sent to ``failures``."""
+    rule = events.Rule(
+        scope,
+        "Schedule",
+        description=description,
+        schedule=events.Schedule.expression(schedule),
+    )
+    rule.add_target(
+        target(retry_attempts=0, max_event_age=Duration.hours(1), dead_letter_queue=failures)
+    )
+    return rule

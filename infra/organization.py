@@ -11,13 +11,13 @@ summary, not the Map, decides whether the run failed.
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any, Final
 
 from aws_cdk import Aws, CfnElement, CfnOutput, Duration, RemovalPolicy, Stack, Token
 from aws_cdk import aws_cloudformation as cloudformation
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cloudwatch_actions as actions
-from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_logs as logs
@@ -29,7 +29,7 @@ from constructs import Construct
 from infra import spoke
 from infra.checks import acknowledge_nag, ignore_cfn_lint, skip_checkov
 from infra.config import CleanupConfig
-from infra.failures import failures_queue
+from infra.failures import failures_queue, schedule_rule
 from infra.function import RETENTION, CleanupFunction
 from infra.monitoring import Monitoring
 
@@ -104,19 +104,12 @@ class OrganizationStack(Stack):
                 "orders them; harmless, and hand-overriding DependsOn would be more fragile.",
             },
         )
-        self.schedule = events.Rule(
+        self.schedule = schedule_rule(
             self,
-            "Schedule",
+            config.schedule,
             description="Starts the organization's ECR untagged-image cleanup",
-            schedule=events.Schedule.expression(config.schedule),
-        )
-        self.schedule.add_target(
-            targets.SfnStateMachine(
-                self.state_machine,
-                retry_attempts=0,  # the next scheduled run is the retry
-                max_event_age=Duration.hours(1),
-                dead_letter_queue=self.failures,
-            )
+            target=partial(targets.SfnStateMachine, self.state_machine),
+            failures=self.failures,
         )
 
         self.monitoring = Monitoring(

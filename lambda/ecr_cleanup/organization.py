@@ -8,6 +8,7 @@ failure raises LookupFailed naming the call, and nothing is cleaned for that tar
 from __future__ import annotations
 
 import json
+import os
 import threading
 import time
 from dataclasses import dataclass
@@ -17,7 +18,7 @@ import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
 from ecr_cleanup.clients import client_config
-from ecr_cleanup.errors import InvalidRequest, describe_error
+from ecr_cleanup.errors import ConfigError, InvalidRequest, describe_error
 from ecr_cleanup.request import Target
 from ecr_cleanup.settings import Settings
 
@@ -160,6 +161,15 @@ def make_hub(max_workers: int) -> Hub:
         partition=session.get_partition_for_region(session.region_name or "us-east-1"),
         membership=Membership(organizations),
     )
+
+
+def hub_container(role: str) -> tuple[Settings, Hub]:
+    """The plan's or the summary's settings and hub clients; ``role`` names it in the
+    refusal when the deployment is not the organization shape."""
+    settings = Settings.from_env(os.environ)
+    if not settings.hub:
+        raise ConfigError(f"WORK_BUCKET: the {role} runs only in the organization shape")
+    return settings, make_hub(settings.max_workers)
 
 
 def put_json(s3: Any, bucket: str, key: str, value: Any) -> None:

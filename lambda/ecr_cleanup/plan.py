@@ -9,7 +9,6 @@ so no item list crosses the 256 KiB state payload) and returns
 from __future__ import annotations
 
 import json
-import os
 from concurrent.futures import ThreadPoolExecutor
 from functools import cache
 from typing import Any
@@ -27,7 +26,7 @@ from ecr_cleanup.organization import (
     Hub,
     LookupFailed,
     assume_spoke,
-    make_hub,
+    hub_container,
     put_json,
     resolve_accounts,
     role_arn,
@@ -50,10 +49,7 @@ class PlanEvent(BaseModel):
 
 @cache
 def container() -> tuple[Settings, Hub]:
-    settings = Settings.from_env(os.environ)
-    if not settings.hub:
-        raise ConfigError("WORK_BUCKET: the plan runs only in the organization shape")
-    return settings, make_hub(settings.max_workers)
+    return hub_container("plan")
 
 
 @logger.inject_lambda_context(clear_state=True)

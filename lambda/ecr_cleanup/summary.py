@@ -24,7 +24,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool, ValidationError
 
 from ecr_cleanup.errors import ConfigError, InvalidRequest, describe, describe_error
 from ecr_cleanup.handler import RunFailed, logger, metrics
-from ecr_cleanup.organization import Hub, get_json, make_hub, put_json, result_key
+from ecr_cleanup.organization import Hub, get_json, hub_container, put_json, result_key
 from ecr_cleanup.report import COUNTS, RunReport
 from ecr_cleanup.request import RunName
 from ecr_cleanup.settings import Settings
@@ -53,10 +53,7 @@ class SummaryEvent(BaseModel):
 
 @cache
 def container() -> tuple[Settings, Hub]:
-    settings = Settings.from_env(os.environ)
-    if not settings.hub:
-        raise ConfigError("WORK_BUCKET: the summary runs only in the organization shape")
-    return settings, make_hub(settings.max_workers)
+    return hub_container("summary")
 
 
 @logger.inject_lambda_context(clear_state=True)
