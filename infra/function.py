@@ -191,7 +191,7 @@ class CleanupFunction(Construct):
                     code=sdk_layer_code(),
                     compatible_runtimes=[lambda_.Runtime.PYTHON_3_14],
                     compatible_architectures=[lambda_.Architecture.ARM_64],
-                    description="The pinned boto3/botocore the cleanup decisions rely on",
+                    description="The pinned boto3/botocore the decisions rely on, and msgspec",
                 ),
             ],
             timeout=FUNCTION_TIMEOUT,

@@ -30,10 +30,10 @@ from typing import TYPE_CHECKING, Annotated, Any
 from unittest import mock
 
 import boto3
+import msgspec
 import typer
 from aws_lambda_powertools.logging.formatter import LambdaPowertoolsFormatter
 from botocore.exceptions import BotoCoreError, ClientError, NoRegionError, ProfileNotFound
-from pydantic import ValidationError
 from rich import box
 from rich.console import Console
 from rich.filesize import decimal
@@ -50,10 +50,11 @@ from ecr_cleanup.cleanup import Progress as ProgressCallback
 from ecr_cleanup.cleanup import monotonic_deadline, repositories_in_scope, run_cleanup
 from ecr_cleanup.clients import Clients, make_clients
 from ecr_cleanup.decide import KEEP_REASONS, Reason
+from ecr_cleanup.errors import ConfigError
 from ecr_cleanup.registry import Registry
 from ecr_cleanup.report import RepositoryReport, RunReport
 from ecr_cleanup.request import Request
-from ecr_cleanup.settings import Settings
+from ecr_cleanup.settings import MISSING, Settings
 from ecr_cleanup.telemetry import repository_fields
 
 if TYPE_CHECKING:
@@ -71,7 +72,7 @@ Exit codes:
   2  invalid flags or configuration
   3  the run was incomplete: the time budget ran out"""
 
-# Each setting's environment variable, as pydantic names it in errors, and its flag.
+# Each setting's environment variable, as the settings name it in errors, and its flag.
 FLAGS = {
     "REPOSITORIES": "--repositories",
     "EXCLUDE_REPOSITORIES": "--exclude",
@@ -121,7 +122,8 @@ Verbose = Annotated[
 
 def _default(field: str) -> str:
     """The function's default, for the help text: the one source of truth is Settings."""
-    return f"[default: {Settings.model_fields[field].default}]"
+    (default,) = (f.default for f in msgspec.structs.fields(Settings) if f.name == field)
+    return f"[default: {default}]"
 
 
 @app.callback(invoke_without_command=True, epilog=EPILOG)
@@ -290,15 +292,14 @@ def demo(verbose: Verbose = 0) -> None:
 def validate_settings(values: Mapping[str, object]) -> Settings:
     """The function's own validation; ``values`` by environment name, None meaning unset."""
     try:
-        return Settings.model_validate({k: v for k, v in values.items() if v is not None})
-    except ValidationError as error:
+        return Settings.from_env({k: v for k, v in values.items() if v is not None})
+    except ConfigError as error:
         problems = []
-        for problem in error.errors():
-            name = str(problem["loc"][0]) if problem["loc"] else ""
-            reason = problem["msg"].removeprefix("Value error, ")
-            if problem["type"] == "missing":
+        for name, why in error.problems:
+            reason = why
+            if why == MISSING:
                 reason = "missing: name the repositories or globs to clean ('*' for all)"
-            problems.append((FLAGS.get(name, name), reason))
+            problems.append((FLAGS.get(name.split("[")[0], name), reason))
         (flag, reason), *others = problems
         more = [f"Invalid value for '{other}': {why}" for other, why in others]
         raise typer.BadParameter("\n".join([reason, *more]), param_hint=f"'{flag}'") from None

@@ -3,7 +3,7 @@
 #   .venv/       Python 3.11+ with requirements-dev.txt (constrained by constraints.txt)
 #   node_modules the pinned CDK CLI (package-lock.json)
 #   .venv-scan/  checkov, kept apart because its dependencies conflict with ours
-#   build/sdk-layer/  the pinned boto3/botocore the function ships as a layer (pure Python)
+#   build/sdk-layer/  the pinned boto3, botocore and msgspec the function ships as a layer
 # Re-running it is cheap: each part is skipped while its pin files are unchanged.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -20,8 +20,8 @@ if [ "$(cat .venv/.installed 2>/dev/null)" != "$want" ]; then
   echo "$want" > .venv/.installed
 fi
 
-# The function's SDK layer: pure-Python wheels only (the layer runs on arm64 Lambda), so that
-# `cdk synth` packages it offline. Lambda puts a layer's python/ on sys.path before the
+# The function's SDK layer: wheels for arm64 CPython 3.14, as Lambda runs it (boto3 and
+# botocore are pure Python, msgspec is compiled), so that `cdk synth` packages it offline. Lambda puts a layer's python/ on sys.path before the
 # runtime's own boto3.
 want=$(stamp requirements-layer.txt constraints.txt)
 if [ "$(cat build/sdk-layer/.installed 2>/dev/null)" != "$want" ]; then

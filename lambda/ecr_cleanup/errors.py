@@ -2,28 +2,54 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Sequence
+
 from botocore.exceptions import BotoCoreError, ClientError
-from pydantic import ValidationError
+
+# msgspec names the place last (" - at `$.target.account`") and a field it misses or does
+# not know inside the text; both become the problem's location.
+_AT = re.compile(r" - at `\$(?P<path>[^`]*)`$")
+_OBJECT = re.compile(r"^Object (?P<what>missing required|contains unknown) field `(?P<name>.*)`$")
+_REASONS = {"missing required": "required", "contains unknown": "not a known field"}
 
 
 class ConfigError(ValueError):
-    """A setting is missing or invalid; the message names the environment variable."""
+    """A setting is missing or invalid; the message names each environment variable."""
+
+    def __init__(self, message: str, problems: Sequence[tuple[str, str]] = ()) -> None:
+        super().__init__(message)
+        self.problems = tuple(problems)  # (variable, reason) when the settings refused
+
+    @classmethod
+    def naming(cls, problems: Sequence[tuple[str, str]]) -> ConfigError:
+        """``invalid configuration: VARIABLE: reason; ...``, every problem at once."""
+        listed = "; ".join(f"{name}: {why}" for name, why in problems)
+        return cls(f"invalid configuration: {listed}", problems)
 
 
 class InvalidRequest(ValueError):
     """The event is refused; the message names the field and the reason."""
 
 
-def describe(error: ValidationError, whole: str) -> str:
-    """One line per problem, ``field[index]: reason``, ``whole`` naming the input itself."""
-    problems = []
-    for problem in error.errors():
-        field = "".join(
-            f"[{part}]" if isinstance(part, int) else f".{part}" for part in problem["loc"]
-        ).lstrip(".")
-        reason = problem["msg"].removeprefix("Value error, ")
-        problems.append(f"{field or whole}: {reason}")
-    return "; ".join(problems)
+def locate(error: Exception, base: str = "") -> tuple[str, str]:
+    """``(field, reason)`` of a msgspec ValidationError (or a reader's ValueError), the
+    field as ``base.name[index]``; a null gets a hint, since omitting the field is the fix."""
+    reason = str(error)
+    path = ""
+    if at := _AT.search(reason):
+        reason, path = reason[: at.start()], at["path"]
+    if known := _OBJECT.match(reason):
+        reason, path = _REASONS[known["what"]], f"{path}.{known['name']}"
+    if reason.endswith("got `null`"):
+        reason = "null is not allowed (omit the field instead)"
+    return f"{base}{path}".lstrip("."), reason
+
+
+def describe(error: Exception, whole: str) -> str:
+    """``field[index]: reason``, ``whole`` naming the input itself."""
+    field, reason = locate(error)
+    return f"{field or whole}: {reason}"
 
 
 def describe_error(error: ClientError | BotoCoreError) -> str:

@@ -14,13 +14,13 @@ from functools import cache
 from typing import Any
 
 import boto3
+import msgspec
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from botocore.exceptions import BotoCoreError, ClientError
-from pydantic import BaseModel, ConfigDict, ValidationError
 
 from ecr_cleanup.cleanup import repositories_in_scope
 from ecr_cleanup.clients import make_clients
-from ecr_cleanup.errors import ConfigError, InvalidRequest, describe, describe_error
+from ecr_cleanup.errors import ConfigError, InvalidRequest, describe_error
 from ecr_cleanup.handler import logger
 from ecr_cleanup.organization import (
     Hub,
@@ -33,16 +33,14 @@ from ecr_cleanup.organization import (
     session_name,
 )
 from ecr_cleanup.registry import Registry
-from ecr_cleanup.request import Request, RunName, Target, parse_plan_input
+from ecr_cleanup.request import Request, RunName, Target, parse_plan_input, validated
 from ecr_cleanup.settings import Settings
 
 # An item is one Map child's input: stay far below Step Functions' 256 KiB payload limit.
 MAX_ITEM_BYTES = 128 * 1024
 
 
-class PlanEvent(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
+class PlanEvent(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
     run: RunName
     input: Any
 
@@ -56,10 +54,7 @@ def container() -> tuple[Settings, Hub]:
 def handler(event: Any, context: LambdaContext) -> dict[str, Any]:
     try:
         settings, work = container()
-        try:
-            planned = PlanEvent.model_validate(event)
-        except ValidationError as error:
-            raise InvalidRequest(f"invalid plan event: {describe(error, 'event')}") from None
+        planned = validated(event, PlanEvent, "plan event", "event")
         request = parse_plan_input(planned.input, settings)
     except (ConfigError, InvalidRequest) as refusal:
         logger.error("refused before any AWS call", extra={"refusal": str(refusal)})

@@ -8,36 +8,26 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
-from pydantic import (
-    AfterValidator,
-    BaseModel,
-    ConfigDict,
-    Field,
-    StrictBool,
-    ValidationError,
-    field_validator,
-)
+import msgspec
+from msgspec import UNSET, Meta, UnsetType, field
 
 from ecr_cleanup.errors import InvalidRequest, describe
 from ecr_cleanup.scope import check_name
-from ecr_cleanup.settings import Settings
+from ecr_cleanup.settings import AccountId, Settings
 
 
-class ScheduledEvent(BaseModel):
+class ScheduledEvent(msgspec.Struct):
     """The envelope EventBridge sends for a schedule rule (its ``detail`` is ``{}``).
 
     Only the envelope is checked, and its fields are EventBridge's own; a schedule never
-    carries a manual override. The models here are built on first use (``defer_build``):
-    a nightly run never builds the payload's, a manual one never builds this one.
+    carries a manual override, and other keys are ignored.
     """
-
-    model_config = ConfigDict(defer_build=True)
 
     version: str
     id: str
-    detail_type: str = Field(alias="detail-type")
+    detail_type: str = field(name="detail-type")
     source: str
     account: str
     time: datetime
@@ -46,17 +36,15 @@ class ScheduledEvent(BaseModel):
     detail: dict[str, Any]
 
 
-RepositoryName = Annotated[str, Field(strict=True), AfterValidator(check_name)]
-RunName = Annotated[str, Field(strict=True, pattern=r"^[A-Za-z0-9_-]{1,80}$")]
+RunName = Annotated[str, Meta(pattern=r"^[A-Za-z0-9_-]{1,80}\Z")]
+RegionName = Annotated[str, Meta(pattern=r"^[a-z]{2}(-[a-z]+)+-[0-9]{1,2}\Z")]
 
 
-class TargetModel(BaseModel):
+class TargetModel(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
     """One account and region of the organization shape, as a work item names it."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
-
-    account: str = Field(strict=True, pattern=r"^[0-9]{12}$")
-    region: str = Field(strict=True, pattern=r"^[a-z]{2}(-[a-z]+)+-[0-9]{1,2}$")
+    account: AccountId
+    region: RegionName
 
 
 @dataclass(frozen=True, slots=True, order=True)
@@ -68,36 +56,32 @@ class Target:
         return {"account": self.account, "region": self.region}
 
 
-class ManualPayload(BaseModel):
+class ManualPayload(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
     """``aws lambda invoke --payload '{"dry_run": true, "repositories": ["app"]}'``.
 
-    Absent fields keep the configured values; null, unknown keys and wrong types are
-    refused rather than guessed at.
+    Absent fields (UNSET) keep the configured values; null, unknown keys and wrong types
+    are refused rather than guessed at (strict: ``"true"`` is not a boolean).
     """
 
-    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
-
-    dry_run: StrictBool | None = None
-    repositories: tuple[RepositoryName, ...] | None = Field(default=None, max_length=1000)
+    dry_run: bool | UnsetType = UNSET
+    repositories: Annotated[tuple[str, ...], Meta(min_length=1, max_length=1000)] | UnsetType = (
+        UNSET
+    )
     # A work item of the organization shape (hub mode only): which target, which run.
-    target: TargetModel | None = None
-    run: RunName | None = None
-    index: int | None = Field(default=None, strict=True, ge=0)
+    target: TargetModel | UnsetType = UNSET
+    run: RunName | UnsetType = UNSET
+    index: Annotated[int, Meta(ge=0)] | UnsetType = UNSET
 
-    @field_validator("dry_run", "repositories", "target", "run", "index", mode="before")
-    @classmethod
-    def _not_null(cls, value: Any) -> Any:
-        """Runs only for fields the payload gives: an explicit null is refused."""
-        if value is None:
-            raise ValueError("null is not allowed (omit the field instead)")
-        return value
 
-    @field_validator("repositories")
-    @classmethod
-    def _not_empty(cls, names: tuple[str, ...] | None) -> tuple[str, ...] | None:
-        if names is not None and not names:
-            raise ValueError("must name at least one repository (omit it for all)")
-        return names
+Model = TypeVar("Model")
+
+
+def validated(event: Any, model: type[Model], what: str, whole: str) -> Model:
+    """``event`` as ``model`` (strict), or InvalidRequest ``invalid <what>: field: reason``."""
+    try:
+        return msgspec.convert(event, model, strict=True)
+    except msgspec.ValidationError as error:
+        raise InvalidRequest(f"invalid {what}: {describe(error, whole)}") from None
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,21 +97,14 @@ class Request:
 def parse_request(event: Any, settings: Settings) -> Request:
     """Turn the raw event into a Request, or raise InvalidRequest before any AWS call."""
     if isinstance(event, dict) and event.get("detail-type") == "Scheduled Event":
-        try:
-            ScheduledEvent.model_validate(event)
-        except ValidationError as error:
-            raise InvalidRequest(f"invalid scheduled event: {describe(error, 'event')}") from None
+        validated(event, ScheduledEvent, "scheduled event", "event")
         return Request(dry_run=settings.dry_run, repositories=None, source="schedule")
 
     if not isinstance(event, dict):
         raise InvalidRequest(f"payload: must be a JSON object, got {type(event).__name__}")
-    try:
-        payload = ManualPayload.model_validate(event)
-    except ValidationError as error:
-        raise InvalidRequest(f"invalid payload: {describe(error, 'payload')}") from None
-
+    payload = validated(event, ManualPayload, "payload", "payload")
     dry_run = settings.dry_run
-    if payload.dry_run is not None:
+    if not isinstance(payload.dry_run, UnsetType):
         if not payload.dry_run and settings.dry_run:
             raise InvalidRequest(
                 "dry_run: false is refused because the deployment sets DRY_RUN=true; "
@@ -136,9 +113,14 @@ def parse_request(event: Any, settings: Settings) -> Request:
         dry_run = payload.dry_run
 
     repositories = None
-    if payload.repositories is not None:
+    if not isinstance(payload.repositories, UnsetType):
         scope = settings.scope
         for position, name in enumerate(payload.repositories):
+            try:
+                check_name(name)
+            except ValueError as invalid:
+                message = f"invalid payload: repositories[{position}]: {invalid}"
+                raise InvalidRequest(message) from None
             if name not in scope:
                 raise InvalidRequest(
                     f"repositories[{position}]: {name!r} is outside the configured scope "
@@ -151,15 +133,15 @@ def parse_request(event: Any, settings: Settings) -> Request:
         repositories=repositories,
         source="manual",
         target=target,
-        run=payload.run,
-        index=payload.index,
+        run=None if isinstance(payload.run, UnsetType) else payload.run,
+        index=None if isinstance(payload.index, UnsetType) else payload.index,
     )
 
 
 def _target(payload: ManualPayload, settings: Settings) -> Target | None:
     """A work item's target, checked against the configuration (OU membership comes later:
     it is a call, see organization.py)."""
-    given = [name for name in ("target", "run", "index") if getattr(payload, name) is not None]
+    given = [name for name in ("target", "run", "index") if getattr(payload, name) is not UNSET]
     if not settings.hub:
         if given:
             raise InvalidRequest(
@@ -169,7 +151,7 @@ def _target(payload: ManualPayload, settings: Settings) -> Target | None:
     if not given:
         return None
     missing = [name for name in ("target", "run", "index") if name not in given]
-    if missing or payload.target is None:
+    if missing or isinstance(payload.target, UnsetType):
         raise InvalidRequest(f"{missing[0]}: required with {given[0]} (a work item has all three)")
     target = Target(payload.target.account, payload.target.region)
     if target.region not in settings.target_regions:

@@ -15,18 +15,18 @@ import os
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from functools import cache
-from typing import Any
+from typing import Annotated, Any
 
+import msgspec
 from aws_lambda_powertools.metrics import EphemeralMetrics, MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from botocore.exceptions import BotoCoreError, ClientError
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, ValidationError
 
-from ecr_cleanup.errors import ConfigError, InvalidRequest, describe, describe_error
+from ecr_cleanup.errors import ConfigError, InvalidRequest, describe_error
 from ecr_cleanup.handler import RunFailed, logger, metrics
 from ecr_cleanup.organization import Hub, get_json, hub_container, put_json, result_key
 from ecr_cleanup.report import COUNTS, RunReport
-from ecr_cleanup.request import RunName
+from ecr_cleanup.request import RunName, validated
 from ecr_cleanup.settings import Settings
 from ecr_cleanup.telemetry import record_totals
 
@@ -41,14 +41,12 @@ TARGET_METRICS = {  # per Account and Region; the Kept* reasons stay in the tota
 }
 
 
-class SummaryEvent(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    bucket: str = Field(strict=True, min_length=3)
-    key: str = Field(strict=True, min_length=1)
+class SummaryEvent(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
+    bucket: Annotated[str, msgspec.Meta(min_length=3)]
+    key: Annotated[str, msgspec.Meta(min_length=1)]
     run: RunName
-    items: int = Field(strict=True, ge=0)
-    dry_run: StrictBool
+    items: Annotated[int, msgspec.Meta(ge=0)]
+    dry_run: bool
 
 
 @cache
@@ -86,10 +84,7 @@ def handler(event: Any, context: LambdaContext) -> dict[str, Any]:
 
 def parse_event(event: Any, settings: Settings) -> SummaryEvent:
     """The plan's output, naming this deployment's bucket and the run's own items key."""
-    try:
-        planned = SummaryEvent.model_validate(event)
-    except ValidationError as error:
-        raise InvalidRequest(f"invalid summary event: {describe(error, 'event')}") from None
+    planned = validated(event, SummaryEvent, "summary event", "event")
     if planned.bucket != settings.work_bucket:
         raise InvalidRequest(f"bucket: {planned.bucket!r} is not WORK_BUCKET")
     if planned.key != f"runs/{planned.run}/items.json":

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections import Counter
 
+import msgspec
 import pytest
 
 from ecr_cleanup.settings import Settings
@@ -38,7 +39,8 @@ def run(invoke: Invoke, *, protect_in_use: bool, revisions: int) -> dict[str, ob
 
 
 def test_the_benchmark_passes_the_function_default_revisions() -> None:
-    default = Settings.model_fields["task_definition_revisions"].default
+    fields = msgspec.structs.fields(Settings)
+    default = next(f.default for f in fields if f.name == "task_definition_revisions")
     assert default == benchmark.TASK_DEFINITION_REVISIONS
 
 

@@ -86,15 +86,21 @@ def test_json_lists_and_numbers_are_accepted() -> None:
     parsed = config(
         repositories=["web", "api,team/*"],
         registryId=123456789012,
-        minAgeHours=0,
-        keepPulledWithinDays=30.0,
+        minAgeHours=0.5,
+        keepPulledWithinDays=30,
         maxWorkers=8,
     )
     assert parsed.repositories == ("web", "api", "team/*")  # a list is its items joined
     assert parsed.registry_id == "123456789012"
-    assert parsed.min_age_hours == 0
+    assert parsed.min_age_hours == 0.5
     assert parsed.keep_pulled_within_days == 30
     assert parsed.max_workers == 8
+
+
+def test_a_count_written_with_a_fraction_is_refused() -> None:
+    """30.0 spells a fraction: the function reads counts as JSON integers only."""
+    with pytest.raises(ConfigError, match="keepPulledWithinDays.*whole number"):
+        config(keepPulledWithinDays=30.0)
 
 
 def test_upper_bounds_are_the_functions() -> None:

@@ -16,6 +16,7 @@ import subprocess
 import sys
 from typing import Any
 
+import msgspec
 import pytest
 from aws_lambda_powertools import Metrics
 from hypothesis import given, settings
@@ -191,7 +192,7 @@ def test_stack_accepts_exactly_what_the_function_accepts(key: str, data: st.Data
 
 def test_every_function_setting_is_a_context_key() -> None:
     """A setting added to the function without a context key (or the reverse) fails here."""
-    aliases = {field.alias for field in Settings.model_fields.values()} - HUB_VARIABLES
+    aliases = {field.encode_name for field in msgspec.structs.fields(Settings)} - HUB_VARIABLES
     assert aliases == {variable for variable, _, _ in MAPPED.values()}
     deployed = set(CleanupConfig.from_context(DEFAULTS.get).environment())
     assert {name for name in deployed if not name.startswith("POWERTOOLS_")} == aliases
@@ -205,29 +206,52 @@ def test_defaults_agree() -> None:
 
 
 @pytest.mark.parametrize(
-    ("key", "value"),
+    ("key", "value", "expected"),
     [
-        ("minAgeHours", "1._5"),  # pydantic's lax float: 1.5
-        ("minAgeHours", "1_000"),
-        ("keepPulledWithinDays", "7.00"),
-        ("keepPulledWithinDays", "+0_7"),
-        ("keepPulledWithinDays", "0-0"),  # pydantic-core reads 0
-        ("maxWorkers", "\u30004\t"),
-        ("minAgeHours", "87600"),
+        ("minAgeHours", "1e3", 1000),
+        ("minAgeHours", " 1.5\n", 1.5),
+        ("minAgeHours", "87600", 87600),
+        ("minAgeHours", "1e-400", 0),
+        ("keepPulledWithinDays", "-0", 0),
+        ("maxWorkers", "\t4\r", 4),
     ],
 )
-def test_odd_spellings_the_function_accepts(key: str, value: str) -> None:
+def test_spellings_both_accept(key: str, value: str, expected: float) -> None:
     variable, attribute, _ = MAPPED[key]
     config = CleanupConfig.from_context({**DEFAULTS, key: value}.get)
     intended = Settings.from_env({**DEFAULT_ENVIRONMENT, variable: value})
-    assert getattr(config, attribute) == getattr(intended, attribute)
+    assert getattr(config, attribute) == getattr(intended, attribute) == expected
 
 
-def test_synth_imports_neither_the_function_nor_pydantic() -> None:
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [
+        ("minAgeHours", "1._5"),
+        ("minAgeHours", "1_000"),
+        ("minAgeHours", ".5"),
+        ("minAgeHours", "1e400"),
+        ("keepPulledWithinDays", "7.00"),
+        ("keepPulledWithinDays", "+7"),
+        ("keepPulledWithinDays", "07"),
+        ("maxWorkers", "\u30004"),
+        ("maxWorkers", "\xa04"),
+        ("maxWorkers", 4.0),
+    ],
+)
+def test_spellings_both_refuse(key: str, value: object) -> None:
+    variable, _, kind = MAPPED[key]
+    with pytest.raises(ConfigError) as refused:
+        CleanupConfig.from_context({**DEFAULTS, key: value}.get)
+    assert refused.value.key == key
+    with pytest.raises(SettingsError, match=variable):
+        Settings.from_env({**DEFAULT_ENVIRONMENT, variable: spelled(kind, value) or ""})
+
+
+def test_synth_imports_neither_the_function_nor_its_libraries() -> None:
     code = (
         "import sys, infra.stack\n"
         "loaded = sorted(m for m in sys.modules if m.split('.')[0] in "
-        "('ecr_cleanup', 'pydantic', 'pydantic_core', 'aws_lambda_powertools'))\n"
+        "('ecr_cleanup', 'msgspec', 'pydantic', 'pydantic_core', 'aws_lambda_powertools'))\n"
         "assert not loaded, loaded\n"
     )
     result = subprocess.run(

@@ -69,16 +69,21 @@ def test_asset_holds_the_package_modules_and_nothing_else(asset: Path) -> None:
 
 def test_handler_imports_from_the_asset_alone(asset: Path, tmp_path: Path) -> None:
     """Only the asset, the standard library and the site-packages of boto3 and Powertools
-    (what the runtime and the layer provide) are on sys.path: nothing from this repository."""
+    (what the runtime and the layers provide) are on sys.path: nothing from this repository.
+    The handlers load neither pydantic nor the X-Ray SDK (the cold start's two largest
+    imports once were)."""
     site_packages = sorted(
         {str(_site_packages_of(module)) for module in ("boto3", "aws_lambda_powertools")}
     )
     code = (
         "import sys\n"
         f"sys.path[:0] = {[str(asset), *site_packages]!r}\n"
-        "import ecr_cleanup.handler\n"
+        "import ecr_cleanup.handler, ecr_cleanup.plan, ecr_cleanup.summary\n"
         "assert callable(ecr_cleanup.handler.handler)\n"
         f"assert ecr_cleanup.handler.__file__.startswith({str(asset)!r})\n"
+        "heavy = {'pydantic', 'pydantic_core', 'aws_xray_sdk'}\n"
+        "loaded = sorted(m for m in sys.modules if m.split('.')[0] in heavy)\n"
+        "assert not loaded, loaded\n"
     )
     environment = CleanupConfig.from_context(cdk_context().get).environment()
     result = subprocess.run(
@@ -151,22 +156,26 @@ def _pins(path: Path) -> dict[str, str]:
 
 
 def test_the_sdk_layer_pins_are_the_functions() -> None:
-    """requirements-layer.txt ships exactly the boto3/botocore requirements.txt tests with."""
+    """requirements-layer.txt ships exactly the boto3/botocore/msgspec requirements.txt tests
+    with."""
     root = LAMBDA_DIR.parent
     layer = _pins(root / "requirements-layer.txt")
-    assert set(layer) == {"boto3", "botocore"}
+    assert set(layer) == {"boto3", "botocore", "msgspec"}
     function = _pins(root / "requirements.txt")
     assert layer == {name: function[name] for name in layer}
 
 
-def test_the_built_layer_holds_the_pinned_versions_as_pure_python() -> None:
+def test_the_built_layer_holds_the_pinned_versions_for_arm64_python_3_14() -> None:
     python = SDK_LAYER_DIR / "python"
     if not python.is_dir():
         pytest.skip("build/sdk-layer not built (tools/setup.sh builds it)")
     pins = _pins(LAMBDA_DIR.parent / "requirements-layer.txt")
     for name, version in pins.items():
         assert (python / f"{name}-{version}.dist-info").is_dir(), f"{name} {version} not built"
-    assert not [p for p in python.rglob("*") if p.suffix in (".so", ".pyd")], "pure Python"
+    compiled = sorted(p.name for p in python.rglob("*") if p.suffix in (".so", ".pyd"))
+    # msgspec's one extension, built for what Lambda runs (boto3 and botocore are pure).
+    assert compiled == ["_core.cpython-314-aarch64-linux-gnu.so"], compiled
+    assert all(p.parent.name == "msgspec" for p in python.rglob("*.so"))
 
 
 def test_synth_without_the_layer_says_to_run_setup(
