@@ -499,7 +499,7 @@ def cold_start(*, protect_in_use: bool, samples: int = 15) -> tuple[float, float
     }
     baseline = "import boto3; boto3.client('ecr')"
     # What a cold invocation does before its first call: import, settings and clients (with
-    # the SDK check), and the scheduled event validated (its model is built on first use).
+    # the SDK check), and the scheduled event validated.
     # The in-use clients are not among them: a run creates them when it first needs them.
     ours = (
         "import ecr_cleanup.handler as h; from ecr_cleanup.request import parse_request; "

@@ -99,7 +99,7 @@ def test_json_lists_and_numbers_are_accepted() -> None:
 
 def test_a_count_written_with_a_fraction_is_refused() -> None:
     """30.0 spells a fraction: the function reads counts as JSON integers only."""
-    with pytest.raises(ConfigError, match="keepPulledWithinDays.*whole number"):
+    with pytest.raises(ConfigError, match=r"keepPulledWithinDays.*whole number"):
         config(keepPulledWithinDays=30.0)
 
 
