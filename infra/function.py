@@ -27,8 +27,10 @@ from infra.config import CleanupConfig
 from infra.iam import repository_resource_names
 
 LAMBDA_DIR: Final = Path(__file__).resolve().parent.parent / "lambda"
-# The pinned boto3/botocore (requirements-layer.txt), built by tools/setup.sh: the function
-# must not decide on the runtime's SDK, whose models may lack members the decisions read.
+# The pinned boto3/botocore and msgspec (requirements-layer.txt), built by tools/setup.sh: the
+# function must not decide on the runtime's SDK, whose models may lack members the decisions
+# read, and msgspec is in neither the runtime nor the Powertools layer.
+SDK_LAYER_PINS: Final = Path(__file__).resolve().parent.parent / "requirements-layer.txt"
 SDK_LAYER_DIR: Final = Path(__file__).resolve().parent.parent / "build" / "sdk-layer"
 HANDLER: Final = "ecr_cleanup.handler.handler"
 
@@ -95,15 +97,22 @@ RETENTION: Final = {
 
 
 class MissingSdkLayer(RuntimeError):
-    """The SDK layer's folder has not been built: synth stops and says how to build it."""
+    """The SDK layer's folder lacks a pinned package (not built, or built from older pins):
+    synth stops and says how to build it."""
 
 
 def sdk_layer_code() -> lambda_.Code:
-    """The layer's code from build/sdk-layer (offline: setup.sh built it from the pins)."""
-    if not (SDK_LAYER_DIR / "python" / "botocore").is_dir():
+    """The layer's code from build/sdk-layer (offline: setup.sh built it from the pins), once
+    it holds every pinned version: a layer built before a pin was added must not ship."""
+    missing = []
+    for line in SDK_LAYER_PINS.read_text().splitlines():
+        name, _, version = line.split("#", 1)[0].strip().partition("==")
+        if version and not (SDK_LAYER_DIR / "python" / f"{name}-{version}.dist-info").is_dir():
+            missing.append(f"{name}=={version}")
+    if missing:
         raise MissingSdkLayer(
-            f"{SDK_LAYER_DIR} holds no SDK layer: run `bash tools/setup.sh` (it builds the "
-            "pinned boto3/botocore layer from requirements-layer.txt), then synth again"
+            f"{SDK_LAYER_DIR} lacks {', '.join(missing)}: run `bash tools/setup.sh` (it "
+            "builds the layer from requirements-layer.txt), then synth again"
         )
     return lambda_.Code.from_asset(str(SDK_LAYER_DIR), exclude=[".installed"])
 

@@ -30,4 +30,9 @@ def read_float(text: str) -> float | None:
 def read_int(text: str) -> int | None:
     """The whole number the function reads from `text`, or None if it refuses it."""
     trimmed = text.strip(_WHITESPACE)
-    return int(trimmed) if _INTEGER.fullmatch(trimmed) else None
+    if not _INTEGER.fullmatch(trimmed):
+        return None
+    try:
+        return int(trimmed)
+    except ValueError:  # beyond Python's 4300 digits: out of every bound anyway
+        return None

@@ -8,10 +8,14 @@ from collections.abc import Sequence
 from botocore.exceptions import BotoCoreError, ClientError
 
 # msgspec names the place last (" - at `$.target.account`") and a field it misses or does
-# not know inside the text; both become the problem's location.
-_AT = re.compile(r" - at `\$(?P<path>[^`]*)`$")
-_OBJECT = re.compile(r"^Object (?P<what>missing required|contains unknown) field `(?P<name>.*)`$")
+# not know inside the text; both become the problem's location. The name is taken whole
+# (greedy, newlines included): only the path at the very end is msgspec's own.
+_AT = re.compile(r" - at `\$(?P<path>[^`]*)`\Z")
+_OBJECT = re.compile(
+    r"\AObject (?P<what>missing required|contains unknown) field `(?P<name>.*)`\Z", re.DOTALL
+)
 _REASONS = {"missing required": "required", "contains unknown": "not a known field"}
+NULL = "must not be null"
 
 
 class ConfigError(ValueError):
@@ -34,7 +38,7 @@ class InvalidRequest(ValueError):
 
 def locate(error: Exception, base: str = "") -> tuple[str, str]:
     """``(field, reason)`` of a msgspec ValidationError (or a reader's ValueError), the
-    field as ``base.name[index]``; a null gets a hint, since omitting the field is the fix."""
+    field as ``base.name[index]``."""
     reason = str(error)
     path = ""
     if at := _AT.search(reason):
@@ -42,7 +46,7 @@ def locate(error: Exception, base: str = "") -> tuple[str, str]:
     if known := _OBJECT.match(reason):
         reason, path = _REASONS[known["what"]], f"{path}.{known['name']}"
     if reason.endswith("got `null`"):
-        reason = "null is not allowed (omit the field instead)"
+        reason = NULL
     return f"{base}{path}".lstrip("."), reason
 
 

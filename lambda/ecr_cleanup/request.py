@@ -13,7 +13,7 @@ from typing import Annotated, Any, TypeVar
 import msgspec
 from msgspec import UNSET, Meta, UnsetType, field
 
-from ecr_cleanup.errors import InvalidRequest, describe
+from ecr_cleanup.errors import NULL, InvalidRequest, locate
 from ecr_cleanup.scope import check_name
 from ecr_cleanup.settings import AccountId, Settings
 
@@ -64,24 +64,36 @@ class ManualPayload(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
     """
 
     dry_run: bool | UnsetType = UNSET
-    repositories: Annotated[tuple[str, ...], Meta(min_length=1, max_length=1000)] | UnsetType = (
-        UNSET
-    )
+    repositories: Annotated[tuple[str, ...], Meta(max_length=1000)] | UnsetType = UNSET
     # A work item of the organization shape (hub mode only): which target, which run.
     target: TargetModel | UnsetType = UNSET
     run: RunName | UnsetType = UNSET
     index: Annotated[int, Meta(ge=0)] | UnsetType = UNSET
 
 
-Model = TypeVar("Model")
+Model = TypeVar("Model", bound=msgspec.Struct)
 
 
 def validated(event: Any, model: type[Model], what: str, whole: str) -> Model:
-    """``event`` as ``model`` (strict), or InvalidRequest ``invalid <what>: field: reason``."""
+    """``event`` as ``model`` (strict), or InvalidRequest ``invalid <what>: field: reason``.
+
+    Unknown top-level keys are named here, from the keys themselves: in msgspec's message
+    a key's own text could pass for a path. A null where the field may be left out says so.
+    """
+    fields = msgspec.structs.fields(model)
+    if isinstance(event, dict) and model.__struct_config__.forbid_unknown_fields:
+        known = {info.encode_name for info in fields}
+        if unknown := [key for key in event if key not in known]:
+            raise InvalidRequest(f"invalid {what}: {unknown[0]}: not a known field")
     try:
         return msgspec.convert(event, model, strict=True)
     except msgspec.ValidationError as error:
-        raise InvalidRequest(f"invalid {what}: {describe(error, whole)}") from None
+        field, reason = locate(error)
+        if reason == NULL and any(
+            not info.required and info.encode_name == field for info in fields
+        ):
+            reason = "null is not allowed (omit the field instead)"
+        raise InvalidRequest(f"invalid {what}: {field or whole}: {reason}") from None
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,6 +126,10 @@ def parse_request(event: Any, settings: Settings) -> Request:
 
     repositories = None
     if not isinstance(payload.repositories, UnsetType):
+        if not payload.repositories:
+            raise InvalidRequest(
+                "invalid payload: repositories: must name at least one repository (omit it for all)"
+            )
         scope = settings.scope
         for position, name in enumerate(payload.repositories):
             try:

@@ -32,18 +32,34 @@ def _boolean(value: object) -> object:
     return value
 
 
+def _decoded(text: str) -> object:
+    """``text`` as JSON, or None; JSON allows spaces, tabs and line breaks around a value."""
+    try:
+        return msgspec.json.decode(text)
+    except msgspec.ValidationError:  # msgspec's only one here: a number beyond a float's
+        raise ValueError(f"{text!r} is out of range") from None
+    except (msgspec.DecodeError, UnicodeError):
+        return None
+
+
 def _number(value: object) -> object:
-    """A number as JSON spells it (``24``, ``1.5``, ``1e3``), spaces around it allowed; the
-    field's type then refuses a fraction where a count is wanted."""
+    """A number as JSON spells it (``24``, ``1.5``, ``1e3``)."""
     if not isinstance(value, str):
         return value
-    try:
-        number = msgspec.json.decode(value)
-    except (msgspec.DecodeError, msgspec.ValidationError):
-        number = None
+    number = _decoded(value)
     if isinstance(number, int | float) and not isinstance(number, bool):
         return number
     raise ValueError(f"must be a number, got {value!r}")
+
+
+def _count(value: object) -> object:
+    """A whole number as JSON spells it (``4``; not ``4.0``, ``+4`` or ``04``)."""
+    if not isinstance(value, str):
+        return value
+    number = _decoded(value)
+    if isinstance(number, int) and not isinstance(number, bool):
+        return number
+    raise ValueError(f"must be a whole number, got {value!r}")
 
 
 def _listed(check: Callable[[str], object]) -> Callable[[object], object]:
@@ -69,8 +85,27 @@ def _matching(rule: re.Pattern[str], what: str) -> Callable[[str], object]:
     return check
 
 
-def _empty_is_none(value: object) -> object:
-    return None if isinstance(value, str) and not value.strip() else value
+def _one_of(*allowed: str) -> Callable[[object], object]:
+    """Exactly one of ``allowed``, case and all (msgspec would not list them)."""
+
+    def parse(value: object) -> object:
+        if isinstance(value, str) and value not in allowed:
+            raise ValueError(f"must be {' or '.join(allowed)}, got {value!r}")
+        return value
+
+    return parse
+
+
+def _optional(rule: re.Pattern[str], what: str) -> Callable[[object], object]:
+    """Empty (or only spaces) for none, else the whole text matching ``rule``."""
+    check = _matching(rule, what)
+
+    def parse(value: object) -> object:
+        if not isinstance(value, str):
+            return value
+        return check(value) if value.strip() else None
+
+    return parse
 
 
 def _as_is(value: object) -> object:
@@ -93,6 +128,8 @@ HUB_VARIABLES = frozenset(
 ACCOUNT_ID = re.compile(r"[0-9]{12}")
 OU_ID = re.compile(r"ou-[0-9a-z]{4,32}-[a-z0-9]{8,32}")
 REGION = re.compile(r"[a-z]{2}(-[a-z]+)+-[0-9]{1,2}")
+ROLE_NAME = re.compile(r"[A-Za-z0-9_+=,.@-]{1,64}")
+BUCKET_NAME = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
 
 Names = tuple[str, ...]
 
@@ -104,10 +141,8 @@ Newest = Annotated[int, Meta(ge=0, le=10_000)]
 Revisions = Annotated[int, Meta(ge=0, le=1_000)]  # 0: every ACTIVE revision
 Workers = Annotated[int, Meta(ge=1, le=16)]
 PerItem = Annotated[int, Meta(ge=1, le=1_000)]
-# Matched in full: ``\Z``, because ``$`` would let a trailing newline pass.
+# For the payload's target (matched in full: ``\Z``, as ``$`` lets a trailing newline pass).
 AccountId = Annotated[str, Meta(pattern=r"^[0-9]{12}\Z")]
-RoleName = Annotated[str, Meta(pattern=r"^[A-Za-z0-9_+=,.@-]{1,64}\Z")]
-BucketName = Annotated[str, Meta(pattern=r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]\Z")]
 
 
 class Settings(msgspec.Struct, frozen=True, kw_only=True):
@@ -117,9 +152,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     dry_run: bool = field(default=True, name="DRY_RUN")
     repositories: Annotated[Names, Meta(min_length=1)] = field(name="REPOSITORIES")
     exclude_repositories: Names = field(default=(), name="EXCLUDE_REPOSITORIES")
-    registry_id: AccountId | None = field(default=None, name="REGISTRY_ID")
+    registry_id: str | None = field(default=None, name="REGISTRY_ID")
     image_status: Literal["ACTIVE", "ANY"] = field(default="ACTIVE", name="IMAGE_STATUS")
-    min_age_hours: Hours = field(default=24.0, name="MIN_AGE_HOURS")
+    min_age_hours: Hours = field(default=24, name="MIN_AGE_HOURS")
     keep_pulled_within_days: Days = field(default=7, name="KEEP_PULLED_WITHIN_DAYS")
     keep_untagged: Newest = field(default=0, name="KEEP_UNTAGGED")
     protect_in_use: bool = field(default=True, name="PROTECT_IN_USE")
@@ -129,9 +164,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     target_accounts: Names = field(default=(), name="TARGET_ACCOUNTS")
     target_organizational_units: Names = field(default=(), name="TARGET_ORGANIZATIONAL_UNITS")
     target_regions: Names = field(default=(), name="TARGET_REGIONS")
-    spoke_role_name: RoleName | None = field(default=None, name="SPOKE_ROLE_NAME")
+    spoke_role_name: str | None = field(default=None, name="SPOKE_ROLE_NAME")
     repositories_per_item: PerItem = field(default=50, name="REPOSITORIES_PER_ITEM")
-    work_bucket: BucketName | None = field(default=None, name="WORK_BUCKET")
+    work_bucket: str | None = field(default=None, name="WORK_BUCKET")
 
     @classmethod
     def from_env(cls, environ: Mapping[str, object]) -> Settings:
@@ -206,16 +241,17 @@ READERS: dict[str, Callable[[object], object]] = {
     "protect_in_use": _boolean,
     "repositories": _listed(check_pattern),
     "exclude_repositories": _listed(check_pattern),
-    "registry_id": _empty_is_none,
+    "registry_id": _optional(ACCOUNT_ID, "a 12-digit account id"),
+    "image_status": _one_of("ACTIVE", "ANY"),
     "min_age_hours": _number,
-    "keep_pulled_within_days": _number,
-    "keep_untagged": _number,
-    "task_definition_revisions": _number,
-    "max_workers": _number,
+    "keep_pulled_within_days": _count,
+    "keep_untagged": _count,
+    "task_definition_revisions": _count,
+    "max_workers": _count,
     "target_accounts": _listed(_matching(ACCOUNT_ID, "a 12-digit account id")),
     "target_organizational_units": _listed(_matching(OU_ID, "an OU id (ou-xxxx-xxxxxxxx)")),
     "target_regions": _listed(_matching(REGION, "a region name such as eu-west-1")),
-    "spoke_role_name": _empty_is_none,
-    "repositories_per_item": _number,
-    "work_bucket": _empty_is_none,
+    "spoke_role_name": _optional(ROLE_NAME, "an IAM role name (1 to 64 of A-Za-z0-9_+=,.@-)"),
+    "repositories_per_item": _count,
+    "work_bucket": _optional(BUCKET_NAME, "an S3 bucket name"),
 }

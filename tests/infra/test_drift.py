@@ -236,6 +236,7 @@ def test_spellings_both_accept(key: str, value: str, expected: float) -> None:
         ("maxWorkers", "\u30004"),
         ("maxWorkers", "\xa04"),
         ("maxWorkers", 4.0),
+        ("maxWorkers", "1" * 5000),  # beyond int()'s digit limit: refused, not a crash
     ],
 )
 def test_spellings_both_refuse(key: str, value: object) -> None:

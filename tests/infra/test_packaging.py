@@ -184,3 +184,18 @@ def test_synth_without_the_layer_says_to_run_setup(
     monkeypatch.setattr(function_module, "SDK_LAYER_DIR", tmp_path / "absent")
     with pytest.raises(MissingSdkLayer, match=r"tools/setup\.sh"):
         make_app(outdir=tmp_path / "cdk.out")
+
+
+def test_synth_with_a_layer_built_from_older_pins_says_which_package_is_missing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A layer built before msgspec joined the pins (boto3/botocore only) must not ship."""
+    stale = tmp_path / "sdk-layer"
+    for name, version in _pins(LAMBDA_DIR.parent / "requirements-layer.txt").items():
+        if name != "msgspec":
+            (stale / "python" / f"{name}-{version}.dist-info").mkdir(parents=True)
+    monkeypatch.setattr(function_module, "SDK_LAYER_DIR", stale)
+    with pytest.raises(
+        MissingSdkLayer, match=r"lacks msgspec==[0-9.]+: run `bash tools/setup\.sh`"
+    ):
+        make_app(outdir=tmp_path / "cdk.out")

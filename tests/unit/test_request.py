@@ -227,3 +227,24 @@ def test_any_payload_gives_a_request_within_scope_or_a_refusal(
     event: dict[str, Any], configured: Settings
 ) -> None:
     check(event, configured)
+
+
+# -- messages ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("event", "message"),
+    [
+        ({"dry_run": None}, "dry_run: null is not allowed (omit the field instead)"),
+        ({"repositories": []}, "repositories: must name at least one repository (omit it for all)"),
+        ({"repositories": ["app", None]}, "repositories[1]: must not be null"),
+        ({"repositories": ["app", 7]}, "repositories[1]: Expected `str`, got `int`"),
+        ({"repositories": ["App"]}, "repositories[0]: 'App' is not a valid ECR repository name"),
+        ({"dryRun": True}, "dryRun: not a known field"),
+        # A key whose text looks like msgspec's own path is named whole, not read as a path.
+        ({"x` - at `$.dry_run": 1}, "x` - at `$.dry_run: not a known field"),
+    ],
+    ids=repr,
+)
+def test_refusal_messages(event: dict[str, Any], message: str) -> None:
+    assert refusal(event) == f"invalid payload: {message}"

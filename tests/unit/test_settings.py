@@ -325,3 +325,21 @@ def test_any_environment_gives_settings_or_a_config_error(environ: dict[str, str
         assert any(names(message, variable) for variable in VARIABLES)
         return
     assert loaded.repositories
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "reason"),
+    [
+        ("MAX_WORKERS", "4.0", "must be a whole number, got '4.0'"),
+        ("MAX_WORKERS", "17", "Expected `int` <= 16"),
+        ("MIN_AGE_HOURS", "a day", "must be a number, got 'a day'"),
+        ("MIN_AGE_HOURS", "1e400", "'1e400' is out of range"),
+        ("REGISTRY_ID", "123456789012\n", "'123456789012\\n' is not a 12-digit account id"),
+        ("DRY_RUN", "yes", "must be 'true' or 'false', got 'yes'"),
+        ("IMAGE_STATUS", "active", "must be ACTIVE or ANY, got 'active'"),
+    ],
+)
+def test_refusal_messages(variable: str, value: str, reason: str) -> None:
+    with pytest.raises(ConfigError) as refused:
+        from_env(**{variable: value})
+    assert refused.value.problems == ((variable, reason),)
