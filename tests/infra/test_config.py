@@ -98,7 +98,8 @@ def test_json_lists_and_numbers_are_accepted() -> None:
 
 
 def test_a_count_written_with_a_fraction_is_refused() -> None:
-    """30.0 spells a fraction: the function reads counts as JSON integers only."""
+    """From Python (CleanupConfig.create, the construct) 30.0 spells a fraction, which the
+    function refuses for a count (cdk.json's 30.0 reaches synth as 30 through JavaScript)."""
     with pytest.raises(ConfigError, match=r"keepPulledWithinDays.*whole number"):
         config(keepPulledWithinDays=30.0)
 
