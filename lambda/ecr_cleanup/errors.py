@@ -50,12 +50,6 @@ def locate(error: Exception, base: str = "") -> tuple[str, str]:
     return f"{base}{path}".lstrip("."), reason
 
 
-def describe(error: Exception, whole: str) -> str:
-    """``field[index]: reason``, ``whole`` naming the input itself."""
-    field, reason = locate(error)
-    return f"{field or whole}: {reason}"
-
-
 def describe_error(error: ClientError | BotoCoreError) -> str:
     """``Code: message`` of an AWS error, or the SDK error's type and text."""
     if isinstance(error, ClientError):

@@ -89,9 +89,8 @@ def validated(event: Any, model: type[Model], what: str, whole: str) -> Model:
         return msgspec.convert(event, model, strict=True)
     except msgspec.ValidationError as error:
         field, reason = locate(error)
-        if reason == NULL and any(
-            not info.required and info.encode_name == field for info in fields
-        ):
+        optional = {info.encode_name for info in fields if not info.required}
+        if reason == NULL and field in optional:
             reason = "null is not allowed (omit the field instead)"
         raise InvalidRequest(f"invalid {what}: {field or whole}: {reason}") from None
 
