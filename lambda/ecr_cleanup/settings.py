@@ -108,10 +108,6 @@ def _optional(rule: re.Pattern[str], what: str) -> Callable[[object], object]:
     return parse
 
 
-def _as_is(value: object) -> object:
-    return value
-
-
 # The organization shape (hub mode): the same rules infra/config.py applies at synth.
 # The hub's stack derives these variables from its own context keys and bucket; the local
 # command cleans one account and region, so it has no flag for them.
@@ -181,7 +177,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
                     problems.append((variable, MISSING))
                 continue
             try:
-                read = READERS.get(info.name, _as_is)(environ[variable])
+                read = READERS[info.name](environ[variable])
                 values[info.name] = msgspec.convert(read, info.type, strict=True)
             except ValueError as error:  # msgspec.ValidationError is one
                 problems.append(locate(error, variable))
@@ -236,6 +232,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
         return timedelta(days=self.keep_pulled_within_days)
 
 
+# Every field's reader, from the environment's text (other values pass to msgspec as they are).
 READERS: dict[str, Callable[[object], object]] = {
     "dry_run": _boolean,
     "protect_in_use": _boolean,
