@@ -30,6 +30,7 @@ KEPT_METRICS: Final = (
     "KeptRestoring",
     "KeptNewest",
     "KeptReplicated",
+    "KeptUnreadableIndex",
 )
 DEFAULT_DAYS: Final = 30
 NIGHT: Final = Duration.days(1)

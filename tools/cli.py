@@ -97,7 +97,8 @@ WHY_KEPT = {
     Reason.TAGGED: "tagged while the run scanned",
     Reason.RESTORING: "being restored from the archive",
     Reason.NEWEST: "among the KEEP_UNTAGGED newest untagged images of its repository",
-    Reason.REPLICATED: "deleting it would delete another account's replica",
+    Reason.REPLICATED: "deleting it would delete a replica that is still needed",
+    Reason.UNREADABLE_INDEX: "an index that exists but whose manifest cannot be read",
 }
 SKIP_NOTE = "skipped: tagged ecr-untagged-cleanup=skip"
 # The user's own AWS settings that could send a local run's clients elsewhere.

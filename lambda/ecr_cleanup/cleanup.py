@@ -3,12 +3,16 @@
 Per repository the calls are: DescribeImages over the images that stay anyway (tagged,
 and archived when only ACTIVE images are cleaned; 1000 a page: which are indexes),
 ListImages over the untagged ones (1000 a page), DescribeImages for their details (100
-ids a call), ListImages over the tags once more (an image tagged during the scan stays),
-BatchGetImage for the index manifests (100 a call) and, unless it is a dry run,
-BatchDeleteImage (100 a call, in waves: an index before its children, a subject before
+ids a call), BatchGetImage for the index manifests (100 a call) and, unless it is a dry
+run, BatchDeleteImage (100 a call, in waves: an index before its children, a subject before
 its referrers). Deletion waits until the repository's scan is complete because a child
 listed on the first page can belong to an index listed on the last one; only a compact
 record per untagged image is kept meanwhile.
+
+Tags are read once more right before each wave is deleted, after everything slow (the
+in-use lookups, waiting for other repositories): ListImages over the tags (1000 a page)
+before the wave, or DescribeImages of each batch right before its BatchDeleteImage,
+whichever takes fewer calls. A dry run reads the tags once more at the end of its scan.
 
 Concurrency is bounded twice by MAX_WORKERS: that many repositories at a time, and that
 many batched calls (DescribeImages, BatchDeleteImage) at a time across them, so one huge
@@ -23,11 +27,12 @@ import sys
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any, TypeVar, overload
 
 from aws_lambda_powertools import Logger
@@ -48,7 +53,7 @@ from ecr_cleanup.errors import ConfigError
 from ecr_cleanup.errors import describe_error as _describe_error
 from ecr_cleanup.in_use import LookupFailed, in_use_digests
 from ecr_cleanup.manifests import index_children, is_index
-from ecr_cleanup.registry import BATCH_LIMIT, Deleted, Registry
+from ecr_cleanup.registry import BATCH_LIMIT, TAG_PAGE_ENTRIES, Deleted, Registry
 from ecr_cleanup.replication import read_replication
 from ecr_cleanup.report import RepositoryReport, RunReport
 from ecr_cleanup.request import Request
@@ -88,6 +93,10 @@ class TagLookupFailed(Exception):
 
 class InUseUnknown(Exception):
     """The in-use lookup failed: what workloads pin is unknown, so nothing goes."""
+
+
+class ReplicaUnknown(Exception):
+    """A same-account replica could not be read: whether it is still used is unknown."""
 
 
 class InUse:
@@ -171,6 +180,8 @@ class Job:
     policy: Policy
     in_use: InUse
     replicated: frozenset[str]  # repositories whose deletions would reach another account
+    replica_regions: Mapping[str, tuple[str, ...]]  # same-account regions a deletion reaches
+    regional: Callable[[str], Registry]  # this registry as seen in another region
     deadline: Deadline
     progress: Progress
     calls: ThreadPoolExecutor  # the batched calls of every repository
@@ -218,6 +229,8 @@ class Scan:
     untagged: dict[str, Image]
     children: dict[str, tuple[str, ...]]
     restoring: set[str]  # untagged and ACTIVATING: a restore someone asked for
+    pinned: dict[str, Reason]  # untagged indexes that exist but cannot be read
+    tag_entries: int  # ListImages TAGGED entries (one per tag) when the scan began
 
 
 def run_cleanup(
@@ -278,6 +291,11 @@ def run_cleanup(
         return frozenset(digests)
 
     in_use = InUse(look_up if settings.protect_in_use else None)
+    home = clients.ecr.meta.region_name
+    replica_regions = {
+        name: regions for name in names if (regions := replication.own_regions([name], home))
+    }
+    regional = _regional_registries(clients, settings.registry_id, account_id)
     workers = settings.max_workers
     with (
         ThreadPoolExecutor(workers, thread_name_prefix="repository") as repositories,
@@ -292,6 +310,8 @@ def run_cleanup(
             ),
             in_use=in_use,
             replicated=replication.other_accounts(names),
+            replica_regions={name: tuple(sorted(r)) for name, r in replica_regions.items()},
+            regional=regional,
             deadline=deadline,
             progress=progress or _no_progress,
             calls=calls,
@@ -305,6 +325,23 @@ def run_cleanup(
     if in_use.failure:  # every repository with something to delete stopped before deleting
         report.error = f"nothing was deleted: {in_use.failure}"
     return report
+
+
+def _regional_registries(
+    clients: Clients, registry_id: str | None, account_id: str | None
+) -> Callable[[str], Registry]:
+    """This registry in other regions of the account, each client made once, when first
+    needed (creating boto3 clients is not thread-safe, hence the lock)."""
+    made: dict[str, Registry] = {}
+    lock = threading.Lock()
+
+    def regional(region: str) -> Registry:
+        with lock:
+            if region not in made:
+                made[region] = Registry(clients.ecr_in(region), registry_id, account_id)
+            return made[region]
+
+    return regional
 
 
 @contextmanager
@@ -339,7 +376,7 @@ def clean_repository(job: Job, name: str) -> RepositoryReport:
             return report
         scan = _scan(job, name, report)
 
-        def decisions(in_use: frozenset[str]) -> Iterator[Decision]:
+        def decisions(in_use: frozenset[str], pinned: Mapping[str, Reason]) -> Iterator[Decision]:
             return decide(
                 scan.untagged.values(),
                 staying=scan.staying,
@@ -347,6 +384,7 @@ def clean_repository(job: Job, name: str) -> RepositoryReport:
                 in_use=in_use,
                 policy=job.policy,
                 restoring=scan.restoring,
+                pinned=pinned,
             )
 
         # Only a deletion needs the workloads' digests (they only ever keep images): a
@@ -354,9 +392,14 @@ def clean_repository(job: Job, name: str) -> RepositoryReport:
         wanted = (
             job.in_use.enabled
             and name not in job.replicated
-            and any(d.delete for d in decisions(frozenset()))
+            and any(d.delete for d in decisions(frozenset(), scan.pinned))
         )
-        made = decisions(job.in_use.digests() if wanted else frozenset())
+        in_use = job.in_use.digests() if wanted else frozenset()
+        pinned: Mapping[str, Reason] = scan.pinned
+        if name not in job.replicated and name in job.replica_regions:
+            doomed_here = [d.digest for d in decisions(in_use, pinned) if d.delete]
+            pinned = {**pinned, **_replicas_in_use(job, name, doomed_here)}
+        made = decisions(in_use, pinned)
         if name in job.replicated:  # deleting here would delete another account's copy
             made = (
                 Decision(d.digest, delete=False, reason=Reason.REPLICATED) if d.delete else d
@@ -372,7 +415,7 @@ def clean_repository(job: Job, name: str) -> RepositoryReport:
         report.complete = True
     except OutOfTime:
         pass
-    except (UnreadableIndex, TagLookupFailed, InUseUnknown) as error:
+    except (UnreadableIndex, TagLookupFailed, InUseUnknown, ReplicaUnknown) as error:
         report.error = f"nothing was deleted in this repository: {error}"
     except (ClientError, BotoCoreError) as error:
         report.error = _describe_error(error)
@@ -393,12 +436,14 @@ def _opted_out(registry: Registry, name: str) -> bool:
 def _scan(job: Job, name: str, report: RepositoryReport) -> Scan:
     registry, deadline = job.registry, job.deadline
     staying: set[str] = set()
-    indexes: list[str] = []
+    indexes: dict[str, datetime] = {}  # digest -> pushed at: an unreadable one is bounded by it
+    tag_entries = 0
     for details_page in deadline.paced(registry.staying_pages(name, job.image_status)):
         for detail in details_page:
             staying.add(detail["imageDigest"])
+            tag_entries += len(detail.get("imageTags") or ())
             if is_index(detail.get("imageManifestMediaType")):
-                indexes.append(detail["imageDigest"])
+                indexes[detail["imageDigest"]] = _utc(detail["imagePushedAt"])
 
     untagged: dict[str, Image] = {}
     restoring: set[str] = set()
@@ -408,7 +453,7 @@ def _scan(job: Job, name: str, report: RepositoryReport) -> Scan:
         # Interned: 200,000 copies of the same few media types would cost megabytes.
         media_type = sys.intern(detail.get("imageManifestMediaType", ""))
         if is_index(media_type):
-            indexes.append(digest)
+            indexes[digest] = _utc(detail["imagePushedAt"])
         if detail.get("imageTags"):  # tagged since it was listed: it stays
             staying.add(digest)
             report.kept[Reason.TAGGED] += 1
@@ -423,6 +468,7 @@ def _scan(job: Job, name: str, report: RepositoryReport) -> Scan:
             last_pulled_at=_utc(detail.get("lastRecordedPullTime")),
             subject=detail.get("subjectManifestDigest"),
             size=detail.get("imageSizeInBytes", 0),
+            activated_at=_utc(detail.get("lastActivatedAt")),
         )
 
     if job.image_status == "ACTIVE":  # ACTIVATING images are not among the ACTIVE ones
@@ -443,26 +489,103 @@ def _scan(job: Job, name: str, report: RepositoryReport) -> Scan:
         report.already_gone += len(page) - described  # deleted since they were listed
         job.progress(report, False)
 
-    if untagged:  # a rollback may have tagged an old digest while the pages were scanned
-        for tagged_page in deadline.paced(registry.tagged_pages(name)):
-            for digest in tagged_page:
-                if untagged.pop(digest, None):
-                    staying.add(digest)
-                    report.kept[Reason.TAGGED] += 1
+    if untagged and job.dry_run:  # a real run reads the tags again before each deletion
+        tagged_now = _tagged(job, name)
+        for digest in [digest for digest in untagged if digest in tagged_now]:
+            del untagged[digest]
+            staying.add(digest)
+            report.kept[Reason.TAGGED] += 1
 
     children: dict[str, tuple[str, ...]] = {}
-    for manifests, failures in job.each(
-        lambda batch: registry.manifests(name, batch), dict.fromkeys(indexes)
-    ):
+    unreadable: dict[str, str] = {}
+    for manifests, failures in job.each(lambda batch: registry.manifests(name, batch), indexes):
         for failure in failures:
-            if failure.code != "ImageNotFound":  # a vanished index protects nothing any more
-                raise UnreadableIndex(f"index {failure.digest}: {failure.code} {failure.reason}")
+            unreadable[failure.digest] = f"{failure.code} {failure.reason}".strip()
         for digest, manifest in manifests.items():
             try:
                 children[digest] = index_children(manifest)
             except ValueError as error:
-                raise UnreadableIndex(f"index {digest}: {error}") from None
-    return Scan(staying=staying, untagged=untagged, children=children, restoring=restoring)
+                unreadable[digest] = str(error)
+    pinned = _bound_unreadable(
+        job, name, unreadable=unreadable, pushed=indexes, untagged=untagged, children=children
+    )
+    return Scan(
+        staying=staying,
+        untagged=untagged,
+        children=children,
+        restoring=restoring,
+        pinned=pinned,
+        tag_entries=tag_entries,
+    )
+
+
+def _bound_unreadable(
+    job: Job,
+    name: str,
+    *,
+    unreadable: Mapping[str, str],
+    pushed: Mapping[str, datetime],
+    untagged: Mapping[str, Image],
+    children: dict[str, tuple[str, ...]],
+) -> dict[str, Reason]:
+    """Indexes whose manifest BatchGetImage did not give (archived ones cannot be pulled).
+
+    Absence is confirmed with DescribeImages of any status: only a vanished index protects
+    nothing. One that exists keeps itself and, as its possible children, every untagged
+    image of the repository pushed no later than it: ECR's PutImage refuses an index whose
+    manifests are not there yet (ReferencedImagesNotFoundException), so no child is newer.
+    """
+    pinned: dict[str, Reason] = {}
+    for digest, why in unreadable.items():
+        job.deadline.check()
+        if not job.registry.exists(name, digest):
+            continue
+        logger.warning(
+            "unreadable index", extra={"repository": name, "digest": digest, "reason": why}
+        )
+        limit = pushed[digest]
+        children[digest] = tuple(
+            d for d, image in untagged.items() if image.pushed_at <= limit and d != digest
+        )
+        if digest in untagged:
+            pinned[digest] = Reason.UNREADABLE_INDEX
+    return pinned
+
+
+def _tagged(job: Job, name: str) -> set[str]:
+    """Every digest that carries a tag now (ListImages TAGGED, 1000 tags a page)."""
+    return {d for page in job.deadline.paced(job.registry.tagged_pages(name)) for d in page}
+
+
+def _replicas_in_use(job: Job, name: str, doomed: list[str]) -> dict[str, Reason]:
+    """The doomed digests whose copy in a same-account replication destination is tagged or
+    was pulled within the window there: ECR would replay the deletion to it.
+
+    DescribeImages of the doomed digests only, 100 a call, per destination region; a
+    destination without the repository holds no copy. Any other failure: nothing goes.
+    """
+    window = job.policy.keep_pulled_within
+    since = job.policy.now - window
+    used: dict[str, Reason] = {}
+    for region in job.replica_regions[name]:
+        replica = job.regional(region)
+        try:
+            for details in job.each(partial(replica.describe, name), doomed):
+                for detail in details:
+                    pulled = _utc(detail.get("lastRecordedPullTime"))
+                    if detail.get("imageTags") or (window and pulled and pulled > since):
+                        used[detail["imageDigest"]] = Reason.REPLICATED
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") == "RepositoryNotFoundException":
+                continue
+            raise ReplicaUnknown(
+                f"replica lookup ecr:DescribeImages in {region} failed: {_describe_error(error)}"
+            ) from None
+        except BotoCoreError as error:
+            raise ReplicaUnknown(
+                f"replica lookup ecr:DescribeImages in {region} failed: {_describe_error(error)}"
+            ) from None
+    return used
 
 
 @overload
@@ -510,6 +633,12 @@ def _delete(job: Job, name: str, doomed: list[str], scan: Scan, report: Reposito
     first = prerequisites(doomed, scan.children, subjects)
     survivors: set[str] = set()
 
+    def tagged_since(digests: Iterable[str]) -> None:
+        """Tagged since the scan: they stay, and so do what they hold back."""
+        for digest in digests:
+            report.kept[Reason.TAGGED] += 1
+            survivors.add(digest)
+
     def tally(outcome: Deleted) -> None:
         report.deleted += len(outcome.deleted)
         report.bytes_reclaimed += sum(
@@ -537,8 +666,32 @@ def _delete(job: Job, name: str, doomed: list[str], scan: Scan, report: Reposito
             report.kept[Reason.REFERRER if digest in subjects else Reason.INDEX_CHILD] += 1
         survivors |= held  # what they hold back in turn waits too
         ready = [digest for digest in wave if digest not in held] if held else wave
-        for outcome in job.each(lambda batch: job.registry.delete(name, batch), ready):
-            tally(outcome)
+        if not ready:
+            continue
+        if _tag_pages(scan.tag_entries) <= -(-len(ready) // BATCH_LIMIT):
+            tagged = _tagged(job, name)  # one read for the whole wave, just before it
+            tagged_since(d for d in ready if d in tagged)
+            ready = [digest for digest in ready if digest not in tagged]
+            for outcome in job.each(lambda batch: job.registry.delete(name, batch), ready):
+                tally(outcome)
+        else:  # fewer calls: each batch's own DescribeImages, just before its deletion
+            for tagged, outcome in job.each(
+                lambda batch: _delete_untagged(job, name, batch), ready
+            ):
+                tagged_since(sorted(tagged))
+                tally(outcome)
+
+
+def _tag_pages(tag_entries: int) -> int:
+    """ListImages TAGGED pages for a repository with this many tags (at least one call)."""
+    return max(1, -(-tag_entries // TAG_PAGE_ENTRIES))
+
+
+def _delete_untagged(job: Job, name: str, batch: list[str]) -> tuple[set[str], Deleted]:
+    """Read the batch's tags (DescribeImages), then delete the ones still untagged."""
+    tagged = job.registry.tagged_now(name, batch)
+    rest = [digest for digest in batch if digest not in tagged]
+    return tagged, job.registry.delete(name, rest) if rest else Deleted()
 
 
 def _reclaimed(image: Image) -> int:

@@ -50,6 +50,13 @@ class Clients:
             lambda_=session.client("lambda", region_name=region, config=config),
         )
 
+    def ecr_in(self, region: str) -> Any:
+        """An ECR client for ``region`` (a same-account replication destination)."""
+        if region == self.ecr.meta.region_name:
+            return self.ecr
+        session = self.session or boto3.Session()
+        return session.client("ecr", region_name=region, config=client_config(self.max_workers))
+
 
 def client_config(max_workers: int) -> Config:
     return Config(

@@ -3,8 +3,9 @@
 An untagged image stays when something still needs it:
 
 - ``in_use``: a running ECS task or a Lambda function pins its digest;
-- ``too_new``: pushed less than the minimum age ago (this also covers a multi-arch push in
-  progress, whose children arrive before the index that references them);
+- ``too_new``: pushed, or restored from the archive, less than the minimum age ago (this
+  also covers a multi-arch push in progress, whose children arrive before the index that
+  references them, and an old image someone restored today);
 - ``recently_pulled``: ECR recorded a pull within the window (the only sign of use by other
   accounts and clusters);
 - ``index_child``: an index that stays (tagged, or kept itself) references it, directly or
@@ -12,7 +13,10 @@ An untagged image stays when something still needs it:
 - ``referrer``: it is a signature, SBOM or attestation whose subject stays;
 - ``restoring``: ECR is bringing it back from the archive (``ACTIVATING``): someone asked;
 - ``newest``: among the ``keep_untagged`` most recently pushed of its repository, a
-  rollback window that does not depend on the clock.
+  rollback window that does not depend on the clock;
+- ``replicated``: its deletion would be replayed to a replica that is still used, and
+  ``unreadable_index``: an index that exists but whose manifest cannot be read (both set by
+  the caller, through ``pinned``).
 
 Everything else is deleted. Keeping is a closure: the roots are the images that stay
 anyway (tagged ones) and the untagged images with a reason of their own, and the edges
@@ -41,7 +45,8 @@ class Reason(StrEnum):
     REFERRER = "referrer"
     RESTORING = "restoring"
     NEWEST = "newest"
-    REPLICATED = "replicated"  # its deletion would reach another account's replica
+    REPLICATED = "replicated"  # its deletion would reach a replica that is still needed
+    UNREADABLE_INDEX = "unreadable_index"  # an index that exists but cannot be read
     ECR_REFUSED = "ecr_refused"  # set from BatchDeleteImage's answer, never by decide()
     TAGGED = "tagged"  # gained a tag during the scan; set by the scan, never by decide()
     UNREFERENCED = "unreferenced"
@@ -60,7 +65,11 @@ KEEP_REASONS = (
     Reason.RESTORING,
     Reason.NEWEST,
     Reason.REPLICATED,
+    Reason.UNREADABLE_INDEX,
 )
+
+
+_NO_PINS: Mapping[str, Reason] = {}
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,6 +82,14 @@ class Image:
     last_pulled_at: datetime | None = None
     subject: str | None = None
     size: int = 0
+    activated_at: datetime | None = None  # lastActivatedAt: a restore from the archive ended
+
+    @property
+    def arrived_at(self) -> datetime:
+        """When the image last became pullable: its push, or a later restore."""
+        if self.activated_at and self.activated_at > self.pushed_at:
+            return self.activated_at
+        return self.pushed_at
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,14 +109,20 @@ class Policy:
     keep_untagged: int = 0  # the newest N untagged images of each repository stay
 
     def own_reason(
-        self, image: Image, in_use: AbstractSet[str], restoring: AbstractSet[str] = frozenset()
+        self,
+        image: Image,
+        in_use: AbstractSet[str],
+        restoring: AbstractSet[str] = frozenset(),
+        pinned: Mapping[str, Reason] = _NO_PINS,
     ) -> Reason | None:
         """A reason to keep the image that does not depend on any other image."""
         if image.digest in in_use:
             return Reason.IN_USE
         if image.digest in restoring:
             return Reason.RESTORING
-        if image.pushed_at > self.now - self.min_age:
+        if reason := pinned.get(image.digest):
+            return reason
+        if image.arrived_at > self.now - self.min_age:
             return Reason.TOO_NEW
         pulled = image.last_pulled_at
         if self.keep_pulled_within and pulled and pulled > self.now - self.keep_pulled_within:
@@ -115,6 +138,7 @@ def decide(
     in_use: AbstractSet[str],
     policy: Policy,
     restoring: AbstractSet[str] = frozenset(),
+    pinned: Mapping[str, Reason] = _NO_PINS,
 ) -> Iterator[Decision]:
     """Decide every untagged image: one Decision each, in the order ``untagged`` gives.
 
@@ -125,7 +149,8 @@ def decide(
     images, so ``untagged`` is read a few times but never copied, and the decisions are
     yielded rather than collected.
 
-    ``restoring`` holds the untagged digests ECR is restoring from the archive. The
+    ``restoring`` holds the untagged digests ECR is restoring from the archive; ``pinned``
+    gives others a reason the caller found (a replica in use, an unreadable index). The
     ``policy.keep_untagged`` newest images count pushes, not manifests: index children and
     referrers are not counted (the closure keeps those of a kept image anyway); ties on
     the push time go to the larger digest, so the choice never depends on listing order.
@@ -136,7 +161,7 @@ def decide(
     for image in untagged:
         if image.subject:
             referrers[image.subject].append(image.digest)
-        if reason := policy.own_reason(image, in_use, restoring):
+        if reason := policy.own_reason(image, in_use, restoring, pinned):
             own[image.digest] = reason
     if policy.keep_untagged > 0:
         newest = heapq.nlargest(

@@ -16,6 +16,7 @@ from ecr_cleanup.manifests import INDEX_MEDIA_TYPES
 BATCH_LIMIT = 100  # BatchDeleteImage, BatchGetImage and DescribeImages(imageIds) accept 1..100
 PAGE_SIZE = 1000  # the largest ListImages / DescribeImages / DescribeRepositories page
 SKIP_TAG = ("ecr-untagged-cleanup", "skip")  # a repository resource tag that opts it out
+TAG_PAGE_ENTRIES = PAGE_SIZE  # ListImages TAGGED lists one entry per tag
 _MANIFEST_TYPES = (
     *sorted(INDEX_MEDIA_TYPES),
     "application/vnd.oci.image.manifest.v1+json",
@@ -87,10 +88,14 @@ class Registry:
         return str(arn)
 
     def opted_out(self, repository: str) -> bool:
-        """True when the repository carries the tag ``ecr-untagged-cleanup=skip``
-        (ListTagsForResource: one call, not paged)."""
+        """True when the repository carries the tag ``ecr-untagged-cleanup=skip``, key and
+        value in any letter case: skipping is the safe direction (ListTagsForResource: one
+        call, not paged)."""
         response = self._ecr.list_tags_for_resource(resourceArn=self.repository_arn(repository))
-        return any((tag["Key"], tag["Value"]) == SKIP_TAG for tag in response.get("tags", []))
+        return any(
+            (tag["Key"].lower(), tag["Value"].strip().lower()) == SKIP_TAG
+            for tag in response.get("tags", [])
+        )
 
     def untagged_pages(self, repository: str, image_status: str) -> Iterator[list[str]]:
         """The untagged digests, one ListImages page (up to 1000) at a time."""
@@ -177,6 +182,29 @@ class Registry:
             )
         details: list[dict[str, Any]] = response["imageDetails"]
         return details
+
+    def tagged_now(self, repository: str, digests: Sequence[str]) -> set[str]:
+        """Which of up to 100 digests carry a tag at this moment (one DescribeImages, two
+        more if some vanished): the last read before they are deleted."""
+        return {
+            detail["imageDigest"]
+            for detail in self.describe(repository, digests)
+            if detail.get("imageTags")
+        }
+
+    def exists(self, repository: str, digest: str) -> bool:
+        """Whether the image exists in any status (DescribeImages of its id): BatchGetImage's
+        ImageNotFound alone does not prove it, an archived image cannot be pulled."""
+        try:
+            self._ecr.describe_images(
+                **self._registry,
+                repositoryName=repository,
+                imageIds=[{"imageDigest": digest}],
+                filter={"imageStatus": "ANY"},
+            )
+        except self._ecr.exceptions.ImageNotFoundException:
+            return False
+        return True
 
     def present(self, repository: str, digests: Sequence[str]) -> list[str]:
         """The digests among up to 100 that still exist (one BatchGetImage)."""

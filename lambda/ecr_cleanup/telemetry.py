@@ -26,6 +26,7 @@ KEPT_METRICS = {
     Reason.RESTORING: "KeptRestoring",
     Reason.NEWEST: "KeptNewest",
     Reason.REPLICATED: "KeptReplicated",
+    Reason.UNREADABLE_INDEX: "KeptUnreadableIndex",
 }
 
 

@@ -431,8 +431,13 @@ def test_decide(case: Case) -> None:
 
 def test_every_reason_decide_can_give_is_covered_by_the_table() -> None:
     given = {reason for case in CASES.values() for reason in case.expected.values()}
-    # Set by the run, never by decide(): ECR's answer, a tag during the scan, replication.
-    assert given == set(Reason) - {Reason.ECR_REFUSED, Reason.TAGGED, Reason.REPLICATED}
+    # Set by the run, never by decide(): ECR's answer, a tag, replication, unreadable indexes.
+    assert given == set(Reason) - {
+        Reason.ECR_REFUSED,
+        Reason.TAGGED,
+        Reason.REPLICATED,
+        Reason.UNREADABLE_INDEX,
+    }
 
 
 def test_keep_and_delete_reasons_do_not_overlap() -> None:

@@ -108,6 +108,7 @@ def test_kept_has_every_reason_key_even_when_zero() -> None:
         "ecr_refused",
         "tagged",
         "restoring",
+        "unreadable_index",
         "newest",
         "replicated",
     }

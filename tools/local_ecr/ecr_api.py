@@ -100,8 +100,14 @@ def describe_images(registry: Registry, params: dict[str, Any]) -> dict[str, Any
     return _with_token({"imageDetails": page}, scope, next_key)
 
 
-def batch_get_image(registry: Registry, params: dict[str, Any]) -> dict[str, Any]:
-    """BatchGetImage: the exact manifest bytes; unknown ids are failures, not errors."""
+def batch_get_image(
+    registry: Registry, params: dict[str, Any], archived_failure: str | None = None
+) -> dict[str, Any]:
+    """BatchGetImage: the exact manifest bytes; unknown ids are failures, not errors.
+
+    `archived_failure` (a failure code) is the answer for an archived image, which cannot
+    be pulled; ECR does not document it, so tests choose (Faults.archived_manifest).
+    """
     name, table = _repository(registry, params)
     accepted = params.get("acceptedMediaTypes")
     images: list[dict[str, Any]] = []
@@ -113,6 +119,9 @@ def batch_get_image(registry: Registry, params: dict[str, Any]) -> dict[str, Any
             image = None
         if image is None:
             failures.append(_failure(image_id, code or "ImageNotFound"))
+            continue
+        if archived_failure is not None and image.status == ARCHIVED:
+            failures.append(_failure(image_id, archived_failure))
             continue
         images.append(
             {

@@ -45,6 +45,9 @@ class Faults:
     some operation names; `latency_ms` applies to every faultable call.
     `vanish_after_list` / `tag_after_list` entries fire once, after the first ListImages
     or DescribeImages response that contains the digest, and are then removed.
+    `archived_manifest` is how BatchGetImage answers for an archived image: None returns
+    the manifest, a failure code (`ImageNotFound`, `ImageInaccessible`, ...) fails that id.
+    Archived images cannot be pulled, and ECR does not document which answer it gives.
     """
 
     latency_ms: float = 0.0
@@ -54,6 +57,7 @@ class Faults:
     failure_codes: dict[str, str] = field(default_factory=dict)
     vanish_after_list: set[str] = field(default_factory=set)
     tag_after_list: dict[str, str] = field(default_factory=dict)
+    archived_manifest: str | None = None
     operations: set[str] | None = None
     include_other_services: bool = False
     seed: int | None = None
@@ -64,7 +68,8 @@ class Faults:
         rates = (self.throttle_rate, self.server_error_rate, self.connection_reset_rate)
         if any(not 0.0 <= rate <= 1.0 for rate in rates) or sum(rates) > 1.0:
             raise ValueError("fault rates must be within 0..1 and sum to at most 1")
-        unknown = set(self.failure_codes.values()) - IMAGE_FAILURE_CODES
+        codes = {*self.failure_codes.values(), *filter(None, [self.archived_manifest])}
+        unknown = codes - IMAGE_FAILURE_CODES
         if unknown:
             raise ValueError(f"not BatchDeleteImage failure codes: {sorted(unknown)}")
         self._rng = random.Random(self.seed)

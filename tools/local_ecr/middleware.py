@@ -158,6 +158,8 @@ class FidelityMiddleware:
             ecr_api.check_registry(registry, params)
             if operation == "BatchDeleteImage":
                 result = ecr_api.batch_delete_image(registry, params, self._faults().failure_codes)
+            elif operation == "BatchGetImage":
+                result = ecr_api.batch_get_image(registry, params, self._faults().archived_manifest)
             elif operation in ecr_api.HANDLERS:
                 result = ecr_api.HANDLERS[operation](registry, params)
             else:
