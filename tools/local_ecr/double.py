@@ -438,11 +438,12 @@ class LocalEcr:
         with LOCK:
             self._registry.backend.replication_config = {"rules": rules}
 
-    def restore(self, repo: str, digest: str) -> None:
-        """Finish a restore at once (real ECR passes through ACTIVATING for ~20 minutes)."""
+    def restore(self, repo: str, digest: str, *, at: datetime | None = None) -> None:
+        """Finish a restore at once, or as of `at` (real ECR passes through ACTIVATING for
+        ~20 minutes); `imagePushedAt` stays the original push, as in ECR."""
         with LOCK:
             image = self._image(repo, digest)
-            image.status, image.last_activated_at = ACTIVE, utcnow()
+            image.status, image.last_activated_at = ACTIVE, aware(at) if at else utcnow()
 
     def set_last_pulled(self, repo: str, digest: str, when: datetime) -> None:
         with LOCK:

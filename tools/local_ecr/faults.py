@@ -59,6 +59,7 @@ class Faults:
     tag_after_list: dict[str, str] = field(default_factory=dict)
     archived_manifest: str | None = None
     operations: set[str] | None = None
+    regions: set[str] | None = None  # random faults only in these regions (None: every one)
     include_other_services: bool = False
     seed: int | None = None
     _rng: random.Random = field(init=False, repr=False, compare=False)
@@ -79,9 +80,11 @@ class Faults:
         """ECR always; ECS and Lambda only when asked for."""
         return service == "ecr" or (self.include_other_services and service in FAULTABLE_SERVICES)
 
-    def draw(self, operation: str) -> Fault | None:
+    def draw(self, operation: str, region: str = "") -> Fault | None:
         """One RNG draw per call decides which random fault, if any, hits it."""
         if self.operations is not None and operation not in self.operations:
+            return None
+        if self.regions is not None and region not in self.regions:
             return None
         with self._lock:
             roll = self._rng.random()
