@@ -88,13 +88,13 @@ FLAGS = {
 }
 # Why an image stays, in a few words, for the report's "kept, by reason" table.
 WHY_KEPT = {
-    Reason.TOO_NEW: "pushed less than MIN_AGE_HOURS ago",
+    Reason.TOO_NEW: "pushed or restored less than MIN_AGE_HOURS ago",
     Reason.RECENTLY_PULLED: "pulled within KEEP_PULLED_WITHIN_DAYS",
     Reason.INDEX_CHILD: "an index that stays references it",
     Reason.REFERRER: "a signature, SBOM or attestation of an image that stays",
     Reason.IN_USE: "an ECS task or service, a task definition or a Lambda version pins it",
     Reason.ECR_REFUSED: "ECR refused: an index pushed since references it",
-    Reason.TAGGED: "tagged while the run scanned",
+    Reason.TAGGED: "tagged while the run scanned, or just before its deletion",
     Reason.RESTORING: "being restored from the archive",
     Reason.NEWEST: "among the KEEP_UNTAGGED newest untagged images of its repository",
     Reason.REPLICATED: "deleting it would delete a replica that is still needed",
