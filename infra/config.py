@@ -42,6 +42,7 @@ CONTEXT_KEYS: Final = (
     "protectInUse",
     "maxWorkers",
     "taskDefinitionRevisions",
+    "sharedRepositories",
     "alarmEmail",
     "logRetentionDays",
     "accounts",
@@ -125,6 +126,7 @@ class CleanupConfig:
     protect_in_use: bool
     max_workers: int
     task_definition_revisions: int
+    shared_repositories: str
     alarm_email: str | None
     log_retention_days: int
     # The organization shape (all empty: the single shape, today's stack).
@@ -207,6 +209,9 @@ class CleanupConfig:
                 minimum=0,
                 maximum=MAX_TASK_DEFINITION_REVISIONS,
             ),
+            shared_repositories=_choice(
+                "sharedRepositories", value("sharedRepositories"), ("keep", "pull-time")
+            ),
             alarm_email=_email("alarmEmail", value("alarmEmail")),
             log_retention_days=_log_retention("logRetentionDays", value("logRetentionDays")),
             accounts=accounts,
@@ -249,6 +254,7 @@ class CleanupConfig:
             "PROTECT_IN_USE": _bool_text(self.protect_in_use),
             "MAX_WORKERS": str(self.max_workers),
             "TASK_DEFINITION_REVISIONS": str(self.task_definition_revisions),
+            "SHARED_REPOSITORIES": self.shared_repositories,
             "POWERTOOLS_SERVICE_NAME": SERVICE_NAME,
             "POWERTOOLS_METRICS_NAMESPACE": METRICS_NAMESPACE,
             "POWERTOOLS_LOG_LEVEL": "INFO",

@@ -31,6 +31,7 @@ KEPT_METRICS: Final = (
     "KeptNewest",
     "KeptReplicated",
     "KeptUnreadableIndex",
+    "KeptShared",
 )
 DEFAULT_DAYS: Final = 30
 NIGHT: Final = Duration.days(1)

@@ -281,7 +281,8 @@ def cleanup_policy(
 ) -> iam.PolicyDocument:
     """The function's single policy, derived from the configuration.
 
-    ListImages, DescribeImages, BatchGetImage, BatchDeleteImage and ListTagsForResource reach
+    ListImages, DescribeImages, BatchGetImage, BatchDeleteImage, ListTagsForResource and
+    GetRepositoryPolicy reach
     only the configured repositories, on the narrowest patterns that cover them
     (`repository/*` only when `*` itself is configured, and never `Resource: *`). Exclusions
     do not narrow them: IAM cannot express "every repository except these", so excluded
@@ -336,6 +337,8 @@ def cleanup_statements(
                 "ecr:BatchDeleteImage",
                 # The opt-out tag (ecr-untagged-cleanup=skip), read before each scan.
                 "ecr:ListTagsForResource",
+                # Who may pull (sharedRepositories=keep), read when something would go.
+                "ecr:GetRepositoryPolicy",
             ],
             resources=[
                 arn

@@ -85,6 +85,7 @@ FLAGS = {
     "PROTECT_IN_USE": "--protect-in-use",
     "MAX_WORKERS": "--max-workers",
     "TASK_DEFINITION_REVISIONS": "--task-definition-revisions",
+    "SHARED_REPOSITORIES": "--shared-repositories",
 }
 # Why an image stays, in a few words, for the report's "kept, by reason" table.
 WHY_KEPT = {
@@ -99,6 +100,7 @@ WHY_KEPT = {
     Reason.NEWEST: "among the KEEP_UNTAGGED newest untagged images of its repository",
     Reason.REPLICATED: "deleting it would delete a replica that is still needed",
     Reason.UNREADABLE_INDEX: "an index that exists but whose manifest cannot be read",
+    Reason.SHARED: "other accounts may pull from its repository (SHARED_REPOSITORIES=keep)",
 }
 SKIP_NOTE = "skipped: tagged ecr-untagged-cleanup=skip"
 # The user's own AWS settings that could send a local run's clients elsewhere.
@@ -213,6 +215,14 @@ def main(
             "0-1000 (0: all). " + _default("task_definition_revisions"),
         ),
     ] = None,
+    shared_repositories: Annotated[
+        str | None,
+        typer.Option(
+            metavar="keep|pull-time",
+            help="Repositories other accounts may pull from: keep their untagged images, or "
+            "clean them trusting recent pulls only. " + _default("shared_repositories"),
+        ),
+    ] = None,
     time_budget_seconds: Annotated[
         float | None,
         typer.Option(
@@ -250,6 +260,7 @@ def main(
             "PROTECT_IN_USE": protect_in_use,
             "MAX_WORKERS": max_workers,
             "TASK_DEFINITION_REVISIONS": task_definition_revisions,
+            "SHARED_REPOSITORIES": shared_repositories,
         }
     )
     stdout = _stdout()

@@ -53,6 +53,7 @@ from ecr_cleanup.errors import ConfigError
 from ecr_cleanup.errors import describe_error as _describe_error
 from ecr_cleanup.in_use import LookupFailed, in_use_digests
 from ecr_cleanup.manifests import index_children, is_index
+from ecr_cleanup.pull_policy import Sight
 from ecr_cleanup.registry import BATCH_LIMIT, TAG_PAGE_ENTRIES, Deleted, Registry
 from ecr_cleanup.replication import read_replication
 from ecr_cleanup.report import RepositoryReport, RunReport
@@ -97,6 +98,10 @@ class InUseUnknown(Exception):
 
 class ReplicaUnknown(Exception):
     """A same-account replica could not be read: whether it is still used is unknown."""
+
+
+class PolicyUnknown(Exception):
+    """GetRepositoryPolicy failed: who may pull from the repository is unknown."""
 
 
 class InUse:
@@ -182,6 +187,7 @@ class Job:
     replicated: frozenset[str]  # repositories whose deletions would reach another account
     replica_regions: Mapping[str, tuple[str, ...]]  # same-account regions a deletion reaches
     regional: Callable[[str], Registry]  # this registry as seen in another region
+    sight: Sight | None  # whose workloads the run reads; None: SHARED_REPOSITORIES=pull-time
     deadline: Deadline
     progress: Progress
     calls: ThreadPoolExecutor  # the batched calls of every repository
@@ -242,12 +248,14 @@ def run_cleanup(
     deadline: Deadline | None = None,
     progress: Progress | None = None,
     account_id: str | None = None,
+    seen_accounts: Iterable[str] = (),
 ) -> RunReport:
     """Clean every repository the request names (or the configured scope) concurrently.
 
     ``progress(report, finished)`` is called from the worker threads after every page and
     every deletion batch, and once more with ``finished=True`` when a repository is done.
     ``account_id`` (the caller's) lets repository ARNs be built rather than looked up.
+    ``seen_accounts`` are accounts besides the registry's own whose workloads protect it.
     """
     deadline = deadline or Deadline()
     report = RunReport(dry_run=request.dry_run)
@@ -312,6 +320,9 @@ def run_cleanup(
             replicated=replication.other_accounts(names),
             replica_regions={name: tuple(sorted(r)) for name, r in replica_regions.items()},
             regional=regional,
+            sight=Sight(settings.registry_id or replication.own_account, frozenset(seen_accounts))
+            if settings.shared_repositories == "keep"
+            else None,
             deadline=deadline,
             progress=progress or _no_progress,
             calls=calls,
@@ -387,23 +398,27 @@ def clean_repository(job: Job, name: str) -> RepositoryReport:
                 pinned=pinned,
             )
 
-        # Only a deletion needs the workloads' digests (they only ever keep images): a
-        # repository with nothing to delete, or replicated to another account, looks none up.
-        wanted = (
-            job.in_use.enabled
+        # Only a deletion needs the policy and the workloads' digests (they only ever keep
+        # images): a repository with nothing to delete, or whose untagged images stay as
+        # replicated or shared, reads neither.
+        asks = job.sight is not None or job.in_use.enabled
+        deleting = (
+            asks
             and name not in job.replicated
             and any(d.delete for d in decisions(frozenset(), scan.pinned))
         )
+        shared = deleting and _shared_beyond_sight(job, name)
+        wanted = job.in_use.enabled and deleting and not shared
         in_use = job.in_use.digests() if wanted else frozenset()
         pinned: Mapping[str, Reason] = scan.pinned
         if name not in job.replicated and name in job.replica_regions:
             doomed_here = [d.digest for d in decisions(in_use, pinned) if d.delete]
             pinned = {**pinned, **_replicas_in_use(job, name, doomed_here)}
         made = decisions(in_use, pinned)
-        if name in job.replicated:  # deleting here would delete another account's copy
+        if name in job.replicated or shared:  # another account's copy, or its workloads
+            instead = Reason.REPLICATED if name in job.replicated else Reason.SHARED
             made = (
-                Decision(d.digest, delete=False, reason=Reason.REPLICATED) if d.delete else d
-                for d in made
+                Decision(d.digest, delete=False, reason=instead) if d.delete else d for d in made
             )
         # The decisions stream into their counts; only the doomed digests are kept.
         doomed = _count_decisions(made, report, dry_run=job.dry_run)
@@ -415,7 +430,7 @@ def clean_repository(job: Job, name: str) -> RepositoryReport:
         report.complete = True
     except OutOfTime:
         pass
-    except (UnreadableIndex, TagLookupFailed, InUseUnknown, ReplicaUnknown) as error:
+    except (UnreadableIndex, TagLookupFailed, InUseUnknown, ReplicaUnknown, PolicyUnknown) as error:
         report.error = f"nothing was deleted in this repository: {error}"
     except (ClientError, BotoCoreError) as error:
         report.error = _describe_error(error)
@@ -550,6 +565,31 @@ def _bound_unreadable(
         if digest in untagged:
             pinned[digest] = Reason.UNREADABLE_INDEX
     return pinned
+
+
+def _shared_beyond_sight(job: Job, name: str) -> bool:
+    """Whether accounts whose workloads this run does not read may pull from the repository
+    (GetRepositoryPolicy, once); never asked with SHARED_REPOSITORIES=pull-time."""
+    if job.sight is None:
+        return False
+    job.deadline.check()
+    try:
+        text = job.registry.policy_text(name)
+    except (ClientError, BotoCoreError) as error:
+        raise PolicyUnknown(f"ecr:GetRepositoryPolicy failed: {_describe_error(error)}") from None
+    who = job.sight.beyond(text)
+    if who is not None:
+        logger.info(
+            "shared beyond sight",
+            extra={
+                "repository": name,
+                "accounts": sorted(who.accounts - job.sight.accounts - {job.sight.owner}),
+                "organizations": sorted(who.organizations),
+                "organization_paths": sorted(who.organization_paths),
+                "anyone": who.why or None,
+            },
+        )
+    return who is not None
 
 
 def _tagged(job: Job, name: str) -> set[str]:

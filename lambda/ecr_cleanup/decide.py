@@ -47,6 +47,7 @@ class Reason(StrEnum):
     NEWEST = "newest"
     REPLICATED = "replicated"  # its deletion would reach a replica that is still needed
     UNREADABLE_INDEX = "unreadable_index"  # an index that exists but cannot be read
+    SHARED = "shared"  # accounts out of the run's sight may pull from its repository
     ECR_REFUSED = "ecr_refused"  # set from BatchDeleteImage's answer, never by decide()
     TAGGED = "tagged"  # gained a tag during the scan; set by the scan, never by decide()
     UNREFERENCED = "unreferenced"
@@ -66,6 +67,7 @@ KEEP_REASONS = (
     Reason.NEWEST,
     Reason.REPLICATED,
     Reason.UNREADABLE_INDEX,
+    Reason.SHARED,
 )
 
 

@@ -72,6 +72,25 @@ class Pullers:
 ANYONE = Pullers(anyone=True, why="a policy that cannot be interpreted")
 
 
+@dataclass(frozen=True, slots=True)
+class Sight:
+    """Whose workloads a run reads: the registry's owner and the other accounts scanned, the
+    organization when every account of it is scanned, and OUs scanned whole."""
+
+    owner: str
+    accounts: frozenset[str] = frozenset()
+    organization: str | None = None
+    units: frozenset[str] = frozenset()
+
+    def beyond(self, policy_text: str | None) -> Pullers | None:
+        """Who may pull, when that reaches beyond this sight; None when it does not."""
+        who = pullers(policy_text, self.owner)
+        seen = self.accounts | {self.owner}
+        if who.beyond(seen, seen_organization=self.organization, seen_units=self.units):
+            return who
+        return None
+
+
 @dataclass(slots=True)
 class _Grants:
     accounts: set[str] = field(default_factory=set)

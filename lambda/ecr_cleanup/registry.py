@@ -97,6 +97,16 @@ class Registry:
             for tag in response.get("tags", [])
         )
 
+    def policy_text(self, repository: str) -> str | None:
+        """The repository policy (GetRepositoryPolicy, one call); None when it has none,
+        which means only the registry's own account may pull."""
+        try:
+            response = self._ecr.get_repository_policy(**self._registry, repositoryName=repository)
+        except self._ecr.exceptions.RepositoryPolicyNotFoundException:
+            return None
+        text: str = response["policyText"]
+        return text
+
     def untagged_pages(self, repository: str, image_status: str) -> Iterator[list[str]]:
         """The untagged digests, one ListImages page (up to 1000) at a time."""
         pages = self._ecr.get_paginator("list_images").paginate(

@@ -155,6 +155,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     keep_untagged: Newest = field(default=0, name="KEEP_UNTAGGED")
     protect_in_use: bool = field(default=True, name="PROTECT_IN_USE")
     task_definition_revisions: Revisions = field(default=10, name="TASK_DEFINITION_REVISIONS")
+    shared_repositories: Literal["keep", "pull-time"] = field(
+        default="keep", name="SHARED_REPOSITORIES"
+    )
     max_workers: Workers = field(default=4, name="MAX_WORKERS")
     # Hub mode (WORK_BUCKET set): the targets the hub may clean, and how items are cut.
     target_accounts: Names = field(default=(), name="TARGET_ACCOUNTS")
@@ -244,6 +247,7 @@ READERS: dict[str, Callable[[object], object]] = {
     "keep_pulled_within_days": _count,
     "keep_untagged": _count,
     "task_definition_revisions": _count,
+    "shared_repositories": _one_of("keep", "pull-time"),
     "max_workers": _count,
     "target_accounts": _listed(_matching(ACCOUNT_ID, "a 12-digit account id")),
     "target_organizational_units": _listed(_matching(OU_ID, "an OU id (ou-xxxx-xxxxxxxx)")),

@@ -27,6 +27,7 @@ KEPT_METRICS = {
     Reason.NEWEST: "KeptNewest",
     Reason.REPLICATED: "KeptReplicated",
     Reason.UNREADABLE_INDEX: "KeptUnreadableIndex",
+    Reason.SHARED: "KeptShared",
 }
 
 

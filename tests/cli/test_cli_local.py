@@ -36,6 +36,7 @@ DRY_RUN_KEPT = {
     "newest": 0,  # KEEP_UNTAGGED is 0 by default
     "replicated": 2,
     "unreadable_index": 0,  # needs an archived index ECR will not serve: not in the sample
+    "shared": 0,
 }
 
 

@@ -226,8 +226,9 @@ def fewest_calls(untagged: int, image_status: str = "ACTIVE") -> Counter[str]:
     """The calls one repository of ``untagged`` plain untagged images needs, at least.
 
     ListTagsForResource: one (the opt-out tag). ListImages: one per 1,000 (one for none),
-    and before deleting one page of the tags, read again (an image tagged during the scan
-    is spared). DescribeImages: one per 100 listed, one page of the tagged images and, when
+    and right before the one deletion wave one page of the tags, read again (an image tagged
+    since the scan is spared). GetRepositoryPolicy: one when something would be deleted
+    (who may pull: sharedRepositories=keep). DescribeImages: one per 100 listed, one page of the tagged images and, when
     only ACTIVE images are cleaned, one page each of the archived and the ACTIVATING
     untagged ones (an archived or restoring index keeps its children; see cleanup.py).
     BatchDeleteImage: one per 100.
@@ -241,6 +242,7 @@ def fewest_calls(untagged: int, image_status: str = "ACTIVE") -> Counter[str]:
     )
     if untagged:
         calls["ListImages"] += 1
+        calls["GetRepositoryPolicy"] = 1
         calls["BatchDeleteImage"] = math.ceil(untagged / 100)
     return calls
 

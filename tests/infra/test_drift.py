@@ -47,6 +47,7 @@ MAPPED = {
         "task_definition_revisions",
         "number",
     ),
+    "sharedRepositories": ("SHARED_REPOSITORIES", "shared_repositories", "text"),
 }
 DEFAULTS = cdk_context()
 DEFAULT_ENVIRONMENT = CleanupConfig.from_context(DEFAULTS.get).environment()

@@ -27,6 +27,7 @@ ECR_ACTIONS = [
     "ecr:BatchDeleteImage",
     "ecr:BatchGetImage",
     "ecr:DescribeImages",
+    "ecr:GetRepositoryPolicy",
     "ecr:ListImages",
     "ecr:ListTagsForResource",
 ]
@@ -87,6 +88,7 @@ def test_function_environment(template: Template) -> None:
         "PROTECT_IN_USE": "true",
         "MAX_WORKERS": "4",
         "TASK_DEFINITION_REVISIONS": "10",
+        "SHARED_REPOSITORIES": "keep",
         "POWERTOOLS_SERVICE_NAME": "ecr-untagged-cleanup",
         "POWERTOOLS_METRICS_NAMESPACE": "EcrUntaggedCleanup",
         "POWERTOOLS_LOG_LEVEL": "INFO",
@@ -106,6 +108,7 @@ def test_function_environment_follows_the_context() -> None:
         protectInUse="false",
         maxWorkers="8",
         taskDefinitionRevisions="0",
+        sharedRepositories="pull-time",
     )
     variables = one(template, "AWS::Lambda::Function")["Properties"]["Environment"]["Variables"]
     assert variables == {
@@ -120,6 +123,7 @@ def test_function_environment_follows_the_context() -> None:
         "PROTECT_IN_USE": "false",
         "MAX_WORKERS": "8",
         "TASK_DEFINITION_REVISIONS": "0",
+        "SHARED_REPOSITORIES": "pull-time",
         "POWERTOOLS_SERVICE_NAME": "ecr-untagged-cleanup",
         "POWERTOOLS_METRICS_NAMESPACE": "EcrUntaggedCleanup",
         "POWERTOOLS_LOG_LEVEL": "INFO",

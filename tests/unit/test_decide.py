@@ -431,12 +431,14 @@ def test_decide(case: Case) -> None:
 
 def test_every_reason_decide_can_give_is_covered_by_the_table() -> None:
     given = {reason for case in CASES.values() for reason in case.expected.values()}
-    # Set by the run, never by decide(): ECR's answer, a tag, replication, unreadable indexes.
+    # Set by the run, never by decide(): ECR's answer, a tag, replication, unreadable
+    # indexes, a repository shared beyond the run's sight.
     assert given == set(Reason) - {
         Reason.ECR_REFUSED,
         Reason.TAGGED,
         Reason.REPLICATED,
         Reason.UNREADABLE_INDEX,
+        Reason.SHARED,
     }
 
 

@@ -109,6 +109,7 @@ def test_kept_has_every_reason_key_even_when_zero() -> None:
         "tagged",
         "restoring",
         "unreadable_index",
+        "shared",
         "newest",
         "replicated",
     }
