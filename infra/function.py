@@ -314,7 +314,7 @@ def cleanup_statements(
     region) are both built here, so an action the cleanup starts using reaches both.
     """
 
-    def repository_arns(name: str) -> list[str]:
+    def repository_arns(name: str, in_regions: Sequence[str] = regions) -> list[str]:
         return [
             stack.format_arn(
                 service="ecr",
@@ -324,7 +324,7 @@ def cleanup_statements(
                 resource_name=name,
                 arn_format=ArnFormat.SLASH_RESOURCE_NAME,
             )
-            for region in regions
+            for region in in_regions
         ]
 
     statements = [
@@ -352,6 +352,18 @@ def cleanup_statements(
             sid="ReadReplicationRules",
             actions=["ecr:DescribeRegistry"],
             resources=["*"],
+        ),
+        iam.PolicyStatement(
+            # A same-account destination's copy of a digest about to be deleted: tagged or
+            # pulled there, it stays. In any region, as the rules are read at run time;
+            # DescribeImages only (BatchGetImage would count as a pull there).
+            sid="ReadReplicas",
+            actions=["ecr:DescribeImages"],
+            resources=[
+                arn
+                for name in repository_resource_names(config.repositories)
+                for arn in repository_arns(name, [IN_USE_REGIONS])
+            ],
         ),
     ]
     if config.has_globs:
@@ -467,6 +479,15 @@ def _wildcard_findings(config: CleanupConfig, stack: Stack) -> dict[str, str]:
         )
         for name in repository_resource_names(config.repositories)
         if "*" in name  # cdk-nag flags `*` only
+    }
+    findings |= {
+        f"arn:{partition}:ecr:{IN_USE_REGIONS}:{ecr_account}:repository/{name}": (
+            "Read-only ecr:DescribeImages of the configured repositories in every region of "
+            "the account: a same-account replica of a digest about to be deleted, where a "
+            "deleteReplication rule (read at run time) would replay the deletion; tagged or "
+            "pulled there, it stays."
+        )
+        for name in repository_resource_names(config.repositories)
     }
     if config.has_globs:
         listing = (

@@ -193,6 +193,30 @@ class Registry:
         details: list[dict[str, Any]] = response["imageDetails"]
         return details
 
+    def describe_without_pulls(
+        self, repository: str, digests: Sequence[str]
+    ) -> list[dict[str, Any]]:
+        """Like ``describe``, but never with BatchGetImage, which records a pull: for a
+        registry whose pull times matter and that has no exclusion for this role (a
+        replica). A missing id fails the call; the batch is halved until it is found."""
+        if not digests:
+            return []
+        try:
+            response = self._ecr.describe_images(
+                **self._registry,
+                repositoryName=repository,
+                imageIds=[{"imageDigest": digest} for digest in digests],
+            )
+        except self._ecr.exceptions.ImageNotFoundException:
+            if len(digests) == 1:
+                return []
+            middle = len(digests) // 2
+            return self.describe_without_pulls(
+                repository, digests[:middle]
+            ) + self.describe_without_pulls(repository, digests[middle:])
+        details: list[dict[str, Any]] = response["imageDetails"]
+        return details
+
     def tagged_now(self, repository: str, digests: Sequence[str]) -> set[str]:
         """Which of up to 100 digests carry a tag at this moment (one DescribeImages, two
         more if some vanished): the last read before they are deleted."""
