@@ -45,6 +45,8 @@ class Faults:
     some operation names; `latency_ms` applies to every faultable call.
     `vanish_after_list` / `tag_after_list` entries fire once, after the first ListImages
     or DescribeImages response that contains the digest, and are then removed.
+    `describe_failures` (ARN -> reason) makes DescribeServices, DescribeServiceRevisions
+    and DescribeTasks answer that ARN in `failures[]` instead, on every call.
     """
 
     latency_ms: float = 0.0
@@ -54,6 +56,7 @@ class Faults:
     failure_codes: dict[str, str] = field(default_factory=dict)
     vanish_after_list: set[str] = field(default_factory=set)
     tag_after_list: dict[str, str] = field(default_factory=dict)
+    describe_failures: dict[str, str] = field(default_factory=dict)
     operations: set[str] | None = None
     include_other_services: bool = False
     seed: int | None = None
