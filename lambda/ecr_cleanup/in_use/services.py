@@ -51,10 +51,10 @@ def service_references(ecs: Any, clusters: Iterable[str]) -> tuple[set[ImageRef]
                 for revision in current:
                     revisions[revision["arn"]] = None
                 if not current:
-                    for deployment in service.get("deployments", []):
-                        legacy[deployment["taskDefinition"]] = None
-                    if definition := service.get("taskDefinition"):
-                        legacy[definition] = None
+                    definitions = [d.get("taskDefinition") for d in service.get("deployments", [])]
+                    for definition in (*definitions, service.get("taskDefinition")):
+                        if definition:
+                            legacy[definition] = None
     refs: set[ImageRef] = set()
     for chunk in batches(revisions, DESCRIBE_REVISIONS_LIMIT):
         described = call(ecs, "describe_service_revisions", serviceRevisionArns=chunk)
