@@ -94,10 +94,10 @@ IN_USE_SOURCES: dict[str, tuple[str, ...]] = {
 }
 """The in-use sources in the order the function looks them up, and the calls of each."""
 SOURCE_FUNCTIONS = {
-    "running tasks": "running_task_digests",
-    "services": "service_digests",
-    "task definitions": "task_definition_digests",
-    "Lambda versions": "lambda_version_digests",
+    "running tasks": "running_task_references",
+    "services": "service_references",
+    "task definitions": "task_definition_references",
+    "Lambda versions": "lambda_version_references",
 }
 """The function of ``ecr_cleanup.in_use`` behind each source, timed in the function's process."""
 IN_USE_PHASE = "in-use phase"

@@ -292,7 +292,9 @@ def run_cleanup(
                 digests |= in_use_digests(
                     regional.ecs,
                     regional.lambda_,
-                    registry_id=settings.registry_id,
+                    # DescribeRegistry named the caller: another account's reference
+                    # to the same digest pins nothing here.
+                    registry_id=settings.registry_id or replication.own_account,
                     task_definition_revisions=settings.task_definition_revisions,
                     max_workers=settings.max_workers,
                 )

@@ -228,10 +228,10 @@ def fewest_calls(untagged: int, image_status: str = "ACTIVE") -> Counter[str]:
     ListTagsForResource: one (the opt-out tag). ListImages: one per 1,000 (one for none),
     and right before the one deletion wave one page of the tags, read again (an image tagged
     since the scan is spared). GetRepositoryPolicy: one when something would be deleted
-    (who may pull: sharedRepositories=keep). DescribeImages: one per 100 listed, one page of the tagged images and, when
-    only ACTIVE images are cleaned, one page each of the archived and the ACTIVATING
-    untagged ones (an archived or restoring index keeps its children; see cleanup.py).
-    BatchDeleteImage: one per 100.
+    (who may pull: sharedRepositories=keep). DescribeImages: one per 100 listed, one page
+    of the tagged images and, when only ACTIVE images are cleaned, one page each of the
+    archived and the ACTIVATING untagged ones (an archived or restoring index keeps its
+    children; see cleanup.py). BatchDeleteImage: one per 100.
     """
     calls = Counter(
         {

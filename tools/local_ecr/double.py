@@ -10,6 +10,7 @@ from __future__ import annotations
 import binascii
 import copy
 import gc
+import hashlib
 import os
 import threading
 from collections.abc import Iterator
@@ -25,8 +26,9 @@ from moto.core.base_backend import BackendDict
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 
 from . import manifests
+from .ecs_workloads import make_legacy
 from .faults import Faults
-from .inuse import image_uri
+from .inuse import image_uri, make_pending
 from .middleware import INTERNAL_HEADER, CallLog, FidelityMiddleware
 from .registry import (
     ACTIVATING,
@@ -468,18 +470,27 @@ class LocalEcr:
 
     def run_ecs_task(self, cluster: str, repo: str, digest: str) -> str:
         """Start a RUNNING task whose container runs `repo@digest`; returns the task ARN."""
+        family = f"{repo.replace('/', '-')}-{digest.removeprefix('sha256:')[:12]}"
+        return self.run_task(cluster, self.image_uri(repo, digest), family=family)
+
+    def run_task(
+        self, cluster: str, image: str, *, pending: bool = False, family: str | None = None
+    ) -> str:
+        """Start a task whose one container runs `image` (any reference); returns its ARN.
+
+        RUNNING, its container reporting the `imageDigest` it resolved; with `pending`,
+        PENDING as before the pull: the container reports `image` and no `imageDigest`.
+        """
         ecs = self._internal_client("ecs")
         if not ecs.describe_clusters(clusters=[cluster])["clusters"]:
             ecs.create_cluster(clusterName=cluster)
-        family = f"{repo.replace('/', '-')}-{digest.removeprefix('sha256:')[:12]}"
-        ecs.register_task_definition(
-            family=family,
-            containerDefinitions=[
-                {"name": "app", "image": self.image_uri(repo, digest), "memory": 128}
-            ],
-        )
+        family = family or f"task-{hashlib.sha256(image.encode()).hexdigest()[:12]}"
+        self.register_task_definition(family, image)
         started = ecs.run_task(cluster=cluster, taskDefinition=family, launchType="FARGATE")
-        return str(started["tasks"][0]["taskArn"])
+        task = started["tasks"][0]
+        if pending:
+            make_pending(self._account_id, self._region, task["clusterArn"], task["taskArn"])
+        return str(task["taskArn"])
 
     def register_task_definition(self, family: str, image: str) -> str:
         """Register a revision of `family` whose one container runs `image` (any URI)."""
@@ -491,12 +502,21 @@ class LocalEcr:
         return str(registered["taskDefinition"]["taskDefinitionArn"])
 
     def create_service(
-        self, cluster: str, name: str, repo: str, reference: str, *, desired_count: int = 0
+        self,
+        cluster: str,
+        name: str,
+        repo: str,
+        reference: str,
+        *,
+        desired_count: int = 0,
+        legacy: bool = False,
     ) -> str:
         """Deploy service `name` on `repo` by tag or digest (again: update it, a new deployment).
 
         ECS resolves the image to a digest at deployment and records it in the service's
-        revision; with the default desired count of 0 no task runs at all.
+        revision; with the default desired count of 0 no task runs at all. A `legacy`
+        service was created before ECS had service revisions: it reports none (until it is
+        deployed again), only its deployments' task definitions.
         """
         ecs = self._internal_client("ecs")
         if not ecs.describe_clusters(clusters=[cluster])["clusters"]:
@@ -513,7 +533,16 @@ class LocalEcr:
         created = ecs.create_service(
             cluster=cluster, serviceName=name, taskDefinition=definition, desiredCount=desired_count
         )
-        return str(created["service"]["serviceArn"])
+        arn = str(created["service"]["serviceArn"])
+        if legacy:
+            make_legacy(self._account_id, self._region, arn)
+        return arn
+
+    def fail_describe(self, arn: str, reason: str = "MISSING") -> None:
+        """DescribeServices, DescribeServiceRevisions or DescribeTasks answer `arn` in
+        `failures[]` with `reason` (every call, until `reset`), as ECS does for what it
+        cannot read."""
+        self.faults.describe_failures[arn] = reason
 
     def create_image_function(
         self,

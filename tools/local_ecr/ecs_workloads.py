@@ -7,6 +7,12 @@ container's image to a digest then; DescribeServices names the current revisions
 `containerImages[].imageDigest`. moto has neither. moto's ListTaskDefinitionFamilies and
 ListTaskDefinitions ignore `status`, `sort` and paging; they are answered here from moto's
 task definitions. Deployments complete at once here, so a service has one current revision.
+
+A service can also be made *legacy* (`make_legacy`): created before ECS had service
+revisions and never redeployed, it has no `currentServiceRevisions`; its next deployment
+records one. DescribeTasks names each task it cannot find in `failures[]` as `MISSING`
+(moto leaves it out silently), and `fail` answers chosen ARNs of the three describe calls
+as failures, as ECS does for a resource it cannot read.
 """
 
 from __future__ import annotations
@@ -25,7 +31,13 @@ DEPLOYS = frozenset({"CreateService", "UpdateService"})
 ANSWERED = frozenset(
     {"DescribeServiceRevisions", "ListTaskDefinitionFamilies", "ListTaskDefinitions"}
 )
-AFTER = DEPLOYS | {"DescribeServices"}
+AFTER = DEPLOYS | {"DescribeServices", "DescribeTasks"}
+FAILING = {
+    "DescribeServices": ("services", "serviceArn"),
+    "DescribeServiceRevisions": ("serviceRevisions", "serviceRevisionArn"),
+    "DescribeTasks": ("tasks", "taskArn"),
+}
+"""The describe calls with `failures[]`: the list each answers in, and its entries' ARN."""
 DESCRIBE_SERVICES_MAX = 10
 DESCRIBE_REVISIONS_MAX = 20
 LIST_MAX = 100
@@ -58,6 +70,9 @@ def after(
 ) -> None:
     """Record a revision on each deployment; report the current ones in DescribeServices."""
     backend = ecs_backends[account_id][region]
+    if operation == "DescribeTasks":
+        _missing_tasks(params, payload)
+        return
     if operation == "CreateService" or (
         operation == "UpdateService"
         and (params.get("taskDefinition") or params.get("forceNewDeployment"))
@@ -72,7 +87,41 @@ def after(
     elif operation == "DescribeServices":
         for service_json in payload.get("services", []):
             service = _service(backend, service_json["serviceArn"])
-            service_json["currentServiceRevisions"] = _currents(service)
+            if getattr(service, "local_legacy", False):
+                service_json.pop("currentServiceRevisions", None)
+            else:
+                service_json["currentServiceRevisions"] = _currents(service)
+
+
+def fail(operation: str, payload: dict[str, Any], failing: dict[str, str]) -> None:
+    """Answer each entry whose ARN is in `failing` as a failure with that reason instead."""
+    if operation not in FAILING or not failing:
+        return
+    field, key = FAILING[operation]
+    kept = []
+    for entry in payload.get(field, []):
+        reason = failing.get(entry.get(key, ""))
+        if reason is None:
+            kept.append(entry)
+        else:
+            payload.setdefault("failures", []).append({"arn": entry[key], "reason": reason})
+    payload[field] = kept
+
+
+def make_legacy(account_id: str, region: str, service_arn: str) -> None:
+    """The service as if created before ECS had service revisions: it reports none."""
+    service = _service(ecs_backends[account_id][region], service_arn)
+    service.local_legacy = True
+    service.local_revisions, service.local_current = {}, []
+
+
+def _missing_tasks(params: dict[str, Any], payload: dict[str, Any]) -> None:
+    """ECS reports each asked task it does not find (by ARN or id) as MISSING."""
+    answered = [str(task.get("taskArn", "")) for task in payload.get("tasks", [])]
+    failures = payload.setdefault("failures", [])
+    for asked in params.get("tasks") or []:
+        if not any(arn == asked or arn.endswith(f"/{asked}") for arn in answered):
+            failures.append({"arn": asked, "reason": "MISSING"})
 
 
 def _service(backend: Any, arn: str) -> Any:
@@ -107,6 +156,7 @@ def _deploy(backend: Any, service: Any, account_id: str) -> dict[str, Any]:
     }
     service.local_revisions = {**getattr(service, "local_revisions", {}), arn: revision}
     service.local_current = [arn]
+    service.local_legacy = False
     return revision
 
 

@@ -48,6 +48,8 @@ class Faults:
     `archived_manifest` is how BatchGetImage answers for an archived image: None returns
     the manifest, a failure code (`ImageNotFound`, `ImageInaccessible`, ...) fails that id.
     Archived images cannot be pulled, and ECR does not document which answer it gives.
+    `describe_failures` (ARN -> reason) makes DescribeServices, DescribeServiceRevisions
+    and DescribeTasks answer that ARN in `failures[]` instead, on every call.
     """
 
     latency_ms: float = 0.0
@@ -58,6 +60,7 @@ class Faults:
     vanish_after_list: set[str] = field(default_factory=set)
     tag_after_list: dict[str, str] = field(default_factory=dict)
     archived_manifest: str | None = None
+    describe_failures: dict[str, str] = field(default_factory=dict)
     operations: set[str] | None = None
     regions: set[str] | None = None  # random faults only in these regions (None: every one)
     include_other_services: bool = False

@@ -20,9 +20,12 @@ from .errors import ApiError
 from .registry import LOCK, Registry
 
 IMAGE_URI = re.compile(
-    r"(?P<account>\d{12})\.dkr\.ecr\.(?P<region>[a-z0-9-]+)\.amazonaws\.com/"
+    r"(?P<account>\d{12})\.(?i:dkr\.ecr|dkr-ecr|dkr\.ecr-fips)\.(?P<region>[A-Za-z0-9-]+)"
+    r"\.(?i:amazonaws\.com|amazonaws\.com\.cn|on\.aws)/"
     r"(?P<repo>[^:@]+)(?::(?P<tag>[^@]+))?(?:@(?P<digest>sha256:[0-9a-f]{64}))?"
 )
+"""An ECR image URI as ECS and Lambda take it: IPv4, dual-stack, FIPS or China host, in any
+letter case; by tag, by digest, or `tag@digest` (the digest is what is pulled)."""
 LAMBDA_DEPLOYS = frozenset({"CreateFunction", "UpdateFunctionCode", "PublishVersion"})
 LAMBDA_OPERATIONS = LAMBDA_DEPLOYS | {"GetFunction"}
 ECS_STARTS = frozenset({"RunTask", "StartTask"})
@@ -42,7 +45,7 @@ def resolve(uri: str, account_id: str) -> str | None:
     match = IMAGE_URI.fullmatch(uri)
     if match is None or match["account"] != account_id:
         raise NotOurs(uri)
-    registry = Registry(account_id, match["region"])
+    registry = Registry(account_id, match["region"].lower())
     with LOCK:
         try:
             table = registry.repository(match["repo"])
@@ -89,7 +92,7 @@ def lambda_after(operation: str, payload: dict[str, Any], account_id: str, regio
         payload["CodeSha256"] = deployed.code_sha_256
     elif operation == "GetFunction" and "ImageUri" in payload.get("Code", {}):
         code = payload["Code"]
-        base = re.sub(r"(@sha256:[0-9a-f]+|:[^:/@]+)$", "", code["ImageUri"])
+        base = re.sub(r"(:[^:/@]+)?(@sha256:[0-9a-f]+)?$", "", code["ImageUri"])
         code["ResolvedImageUri"] = f"{base}@sha256:{payload['Configuration']['CodeSha256']}"
 
 
@@ -112,6 +115,17 @@ def ecs_after(operation: str, payload: dict[str, Any], account_id: str, region: 
                 continue
             if digest is not None:
                 container.image_digest = container_json["imageDigest"] = digest
+
+
+def make_pending(account_id: str, region: str, cluster: str, task_arn: str) -> None:
+    """The task as before its image is pulled: PENDING, its containers without `imageDigest`."""
+    backend = ecs_backends[account_id][region]
+    (task,) = backend.describe_tasks(cluster, [task_arn])
+    task._transitions = [("PENDING", "PENDING")]
+    task.last_status = "PENDING"
+    for container in task.containers:
+        container.last_status = "PENDING"
+        vars(container).pop("image_digest", None)
 
 
 def _deployed_uri(operation: str, params: dict[str, Any]) -> str | None:

@@ -92,7 +92,7 @@ class FidelityMiddleware:
         try:
             if not internal:
                 self._inject_faults(request, environ)
-            status, headers, payload = self._answer(request, environ)
+            status, headers, payload = self._answer(request, environ, internal=internal)
         except ApiError as error:
             status, headers, payload = error_response(
                 request.protocol, error.code, error.message, error.status
@@ -117,7 +117,7 @@ class FidelityMiddleware:
             code, status = _THROTTLE.get(request.protocol, ("ThrottlingException", 400))
             raise ApiError(code, "Rate exceeded", status)
 
-    def _answer(self, request: WireRequest, environ: dict[str, Any]) -> Answer:
+    def _answer(self, request: WireRequest, environ: dict[str, Any], *, internal: bool) -> Answer:
         service, operation, params = (
             request.call.service,
             request.call.operation,
@@ -134,9 +134,10 @@ class FidelityMiddleware:
             listings.ecs_check(operation, params)
             ecs_workloads.check(operation, params)
             if operation in ecs_workloads.ANSWERED:
-                return json_response(
-                    ecs_workloads.answer(operation, params, account, request.region)
-                )
+                answered = ecs_workloads.answer(operation, params, account, request.region)
+                if not internal:
+                    ecs_workloads.fail(operation, answered, self._faults().describe_failures)
+                return json_response(answered)
         status, headers, body = self._moto(environ)
         if not status.startswith("2") or operation not in _REWRITTEN.get(service, ()):
             return status, headers, body
@@ -147,6 +148,8 @@ class FidelityMiddleware:
         else:
             inuse.ecs_after(operation, payload, account, request.region)
             ecs_workloads.after(operation, params, payload, account, request.region)
+            if not internal:
+                ecs_workloads.fail(operation, payload, self._faults().describe_failures)
             listings.ecs_page(operation, params, payload)
         body = json.dumps(payload).encode()
         return status, _with_length(headers, body), body

@@ -1,9 +1,12 @@
-"""Digests that workloads of this account and region can still pull (read-only calls).
+"""Images that workloads of this account and region can still pull (read-only calls).
 
 ECS and Lambda resolve a tag to a digest when they deploy and keep using that digest after
 the tag moved on, and a task definition may name a digest directly: such an untagged image
-must stay. Any failed lookup raises LookupFailed naming it, and the caller then deletes
-nothing at all (fail closed).
+must stay. Every source reads references with one parser (``image_ref``) and collects the
+full reference (account, region, repository, digest), another registry's included, for an
+organization-wide keep-set; ``in_use_digests`` keeps those of the registry being cleaned.
+Any failed lookup raises LookupFailed naming it, and the caller then deletes nothing at
+all (fail closed).
 """
 
 from __future__ import annotations
@@ -11,13 +14,14 @@ from __future__ import annotations
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from ecr_cleanup.in_use.lambda_versions import lambda_version_digests
+from ecr_cleanup.image_ref import ImageRef
+from ecr_cleanup.in_use.lambda_versions import lambda_version_references
 from ecr_cleanup.in_use.lookup import LookupFailed, items
-from ecr_cleanup.in_use.running_tasks import running_task_digests
-from ecr_cleanup.in_use.services import service_digests
-from ecr_cleanup.in_use.task_definitions import digest_image, task_definition_digests
+from ecr_cleanup.in_use.running_tasks import running_task_references
+from ecr_cleanup.in_use.services import service_references
+from ecr_cleanup.in_use.task_definitions import task_definition_references
 
-__all__ = ["LookupFailed", "in_use_digests"]
+__all__ = ["LookupFailed", "in_use_digests", "in_use_references"]
 
 
 def in_use_digests(
@@ -28,29 +32,51 @@ def in_use_digests(
     task_definition_revisions: int,
     max_workers: int,
 ) -> frozenset[str]:
-    """The union of every source; clusters are listed once for tasks and services.
+    """The digests of registry (``registry_id``, the clients' region) that workloads pin.
 
-    ECS and Lambda are listed at the same time (one thread each), and their per-item calls
-    (ListTaskDefinitions per family, DescribeTaskDefinition, GetFunction per version) share
-    one pool of ``max_workers``: at most ``max_workers`` + 2 calls in flight. After a
-    failure the calls not yet started are dropped.
+    ``registry_id`` None (the caller's account, whose id is not known without a call)
+    matches a digest pinned in any account's registry of this region: that can only keep
+    an identical image here, the safe side.
+    """
+    region = ecs.meta.region_name
+    references = in_use_references(
+        ecs,
+        lambda_client,
+        task_definition_revisions=task_definition_revisions,
+        max_workers=max_workers,
+    )
+    return frozenset(
+        ref.digest for ref in references if ref.digest and ref.pins(registry_id, region)
+    )
+
+
+def in_use_references(
+    ecs: Any, lambda_client: Any, *, task_definition_revisions: int, max_workers: int
+) -> frozenset[ImageRef]:
+    """Every ECR image, of any registry, that this account's workloads pin by digest.
+
+    Clusters are listed once for tasks and services. ECS and Lambda are listed at the same
+    time (one thread each), and their per-item calls (ListTaskDefinitions per family,
+    DescribeTaskDefinition, GetFunction per version) share one pool of ``max_workers``: at
+    most ``max_workers`` + 2 calls in flight. After a failure the calls not yet started
+    are dropped.
     """
     with (
         ThreadPoolExecutor(max_workers, thread_name_prefix="in-use") as pool,
         ThreadPoolExecutor(1, thread_name_prefix="in-use-lambda") as lambda_lister,
     ):
-        functions = lambda_lister.submit(lambda_version_digests, lambda_client, pool)
+        functions = lambda_lister.submit(lambda_version_references, lambda_client, pool)
         try:
             clusters = list(items(ecs, "list_clusters", "clusterArns"))
-            image = digest_image(registry_id, ecs.meta.region_name)
-            digests = (
-                running_task_digests(ecs, clusters)
-                | service_digests(ecs, clusters)
-                | task_definition_digests(ecs, image, task_definition_revisions, pool)
+            references = running_task_references(ecs, clusters)
+            services, legacy = service_references(ecs, clusters)
+            references |= services
+            references |= task_definition_references(
+                ecs, task_definition_revisions, pool, also=legacy
             )
-            digests |= functions.result()
+            references |= functions.result()
         except BaseException:
             functions.cancel()
             pool.shutdown(wait=True, cancel_futures=True)
             raise
-    return frozenset(digests)
+    return frozenset(references)

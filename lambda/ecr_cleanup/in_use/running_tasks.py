@@ -1,4 +1,10 @@
-"""Digests of the containers of RUNNING tasks: what ECS runs right now."""
+"""Images of the containers of running and pending tasks: what ECS runs or is about to pull.
+
+ListTasks with ``desiredStatus=RUNNING`` lists PENDING tasks too. A task that DescribeTasks
+reports ``MISSING`` stopped after ListTasks named it: it pins nothing (and whatever started
+it, a service or a task definition, is read by the other sources). Any other failure is a
+task that may still pull an image and cannot be read: the lookup fails.
+"""
 
 from __future__ import annotations
 
@@ -6,19 +12,29 @@ from collections.abc import Iterable
 from typing import Any
 
 from ecr_cleanup.batching import batches
-from ecr_cleanup.in_use.lookup import call, items
+from ecr_cleanup.image_ref import ImageRef
+from ecr_cleanup.in_use.lookup import call, check_failures, items, resolved
 
 DESCRIBE_TASKS_LIMIT = 100
+STOPPED = frozenset({"MISSING"})
 
 
-def running_task_digests(ecs: Any, clusters: Iterable[str]) -> set[str]:
-    """ECS reports each running container's resolved digest as ``imageDigest``."""
-    digests = set()
+def running_task_references(ecs: Any, clusters: Iterable[str]) -> set[ImageRef]:
+    """Each container's ``imageDigest`` in the registry its ``image`` names, or, before the
+    pull, the digest in ``image``."""
+    refs: set[ImageRef] = set()
     for cluster in clusters:
         tasks = items(ecs, "list_tasks", "taskArns", cluster=cluster, desiredStatus="RUNNING")
         for chunk in batches(tasks, DESCRIBE_TASKS_LIMIT):
-            for task in call(ecs, "describe_tasks", cluster=cluster, tasks=chunk)["tasks"]:
+            described = call(ecs, "describe_tasks", cluster=cluster, tasks=chunk)
+            check_failures(ecs, "describe_tasks", described, gone=STOPPED)
+            for task in described.get("tasks", []):
                 for container in task.get("containers", []):
-                    if digest := container.get("imageDigest"):
-                        digests.add(digest)
-    return digests
+                    refs |= resolved(
+                        ecs,
+                        "describe_tasks",
+                        task.get("taskArn", "?"),
+                        container.get("image"),
+                        container.get("imageDigest"),
+                    )
+    return refs
