@@ -188,9 +188,34 @@ class Model:
             return [d for d in digests if not self.images[(repo, d)].is_index]
         return list(digests)
 
-    def pick(self, repo: str, pick: int, *, single: bool = False) -> str | None:
+    def pick(
+        self, repo: str, pick: int, *, single: bool = False, prefer: bool | None = False
+    ) -> str | None:
+        """The ``pick``-th image (modulo) of the repository.
+
+        A workload or a restore on an image that stays anyway shows nothing, so the plans
+        lean to the images a hole could lose: with ``prefer`` False, among the bare ones
+        (untagged, ACTIVE, old, not pulled lately) if any, else the untagged ones; with
+        True, among the tagged ones (a deployment by tag); None: any image.
+        """
         pool = self.pool(repo, single=single)
+        if prefer is not None:
+            chosen = [d for d in pool if bool(self.images[(repo, d)].tags) == prefer]
+            if not prefer:
+                chosen = [d for d in chosen if self.bare(self.images[(repo, d)])] or chosen
+            pool = chosen or pool
         return pool[pick % len(pool)] if pool else None
+
+    def bare(self, image: Img) -> bool:
+        """Nothing of its own keeps it (its workloads aside): untagged, ACTIVE, old."""
+        since = max(image.pushed_at, image.activated_at or image.pushed_at)
+        pulled = image.pulled_at is not None and self.now - image.pulled_at < self.pulled_within
+        return (
+            not image.tags
+            and image.status == "ACTIVE"
+            and self.now - since >= self.min_age
+            and not pulled
+        )
 
     def add_tag(self, repo: str, digest: str, tag: str) -> None:
         for image in self.images.values():
@@ -293,7 +318,7 @@ class Builder:
         if isinstance(step, Push):
             self.push(repo, step)
         elif isinstance(step, Retag):
-            digest = self.model.pick(repo, step.pick)
+            digest = self.model.pick(repo, step.pick, prefer=None)
             if digest is not None:
                 self.ecr.tag(repo, digest, step.tag)
                 self.model.add_tag(repo, digest, step.tag)
@@ -398,7 +423,7 @@ class Builder:
             self.model.ignored.append(what)
 
     def service(self, repo: str, step: Service) -> None:
-        digest = self.model.pick(repo, step.pick)
+        digest = self.model.pick(repo, step.pick, prefer=step.by_tag)
         if digest is None:
             return
         tags = sorted(self.model.images[(repo, digest)].tags)
@@ -545,7 +570,7 @@ def late_target(model: Model, late: Late | None) -> tuple[str, str] | None:
     if late is None:
         return None
     repo = REPOS[late.repo % len(REPOS)]
-    digest = model.pick(repo, late.pick)
+    digest = model.pick(repo, late.pick)  # an untagged one, when there is one
     return (repo, digest) if digest is not None else None
 
 
