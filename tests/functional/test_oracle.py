@@ -108,9 +108,14 @@ PLANS = st.builds(
     steps=STEPS,
     min_age_hours=st.sampled_from([24, 1.5]),
     pulled_days=st.sampled_from([7, 1]),
-    late=st.none()
-    | st.none()
-    | st.builds(Late, repo=REPO, pick=PICK, when=st.sampled_from(["after_list", "during_lookup"])),
+    # Hypothesis favours the first alternatives: a late tag in about a third of the plans.
+    late=st.one_of(
+        st.builds(
+            Late, repo=REPO, pick=PICK, when=st.sampled_from(["during_lookup", "after_list"])
+        ),
+        st.none(),
+        st.none(),
+    ),
 )
 
 
@@ -226,9 +231,9 @@ def workloads(model: Model) -> list[str]:
 
 
 @settings(
-    max_examples=40,
+    max_examples=30,
     deadline=None,
-    derandomize=True,  # the same 40 registries in every run and on every machine
+    derandomize=True,  # the same 30 registries in every run and on every machine
     database=None,
     # No shrinking: an example takes about a second, shrinking one would take minutes, and
     # the failure message already names every image lost or left, with the rule at stake.
