@@ -24,7 +24,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
 from tools.local_ecr import Faults, ImageState, LocalEcr
-from tools.local_ecr.registry import LOCK, Registry
 
 ACCOUNT = "123456789012"
 REGION = "us-east-1"
@@ -230,14 +229,6 @@ class Model:
 # --- building it in the double ---------------------------------------------------------------
 
 
-def set_last_activated(ecr: LocalEcr, repo: str, digest: str, when: datetime) -> None:
-    """When a restore finished (the double's ``restore`` says now; a test needs any time)."""
-    with LOCK:
-        Registry(ecr.account_id, ecr.region).repository(repo).images[
-            digest
-        ].last_activated_at = when
-
-
 def reference(
     repo: str,
     digest: str,
@@ -398,7 +389,7 @@ class Builder:
             self.ecr.restore(repo, digest)
             now, limit = self.model.now, self.model.min_age
             when = now - limit + (MARGIN if step.status == "restored_inside" else -MARGIN)
-            set_last_activated(self.ecr, repo, digest, when)
+            self.ecr.restore(repo, digest, at=when)
             image.status, image.activated_at = "ACTIVE", when
 
     def task_definition(self, repo: str, step: TaskDefinition) -> None:
@@ -557,13 +548,13 @@ class TagWhenLookupsStart(Faults):
     def applies_to(self, service: str) -> bool:
         return True  # see every call (no fault rate is set: nothing else happens)
 
-    def draw(self, operation: str) -> Any:
+    def draw(self, operation: str, region: str = "") -> Any:
         if operation in self.triggers and self.action is not None:
             with self._once:
                 fire, self.fired = not self.fired, True
             if fire:
                 self.action()
-        return super().draw(operation)
+        return super().draw(operation, region)
 
 
 def late_target(model: Model, late: Late | None) -> tuple[str, str] | None:
