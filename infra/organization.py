@@ -55,9 +55,9 @@ class OrganizationStack(Stack):
             regions=self.regions, work_bucket=self.bucket.bucket_name
         )
 
-        def function(
-            construct_id: str, handler: str, description: str, policy: Any, concurrency: int = 1
-        ) -> Any:
+        reservations = config.reservations()  # empty unless reserveConcurrency
+
+        def function(construct_id: str, handler: str, description: str, policy: Any) -> Any:
             return CleanupFunction(
                 self,
                 construct_id,
@@ -67,7 +67,7 @@ class OrganizationStack(Stack):
                 description=description,
                 environment=environment,
                 policy=policy,
-                reserved_concurrency=concurrency,
+                reserved_concurrency=reservations.get(construct_id),
             )
 
         self.plan = function(
@@ -85,8 +85,6 @@ class OrganizationStack(Stack):
             lambda group: self._policy(
                 group, assume=True, check_membership=True, put=["runs/*/results/*"]
             ),
-            # Exactly what the Map runs at once (it must fit the account's Lambda quota).
-            concurrency=config.max_concurrency,
         )
         self.summary = function(
             "Summarize",
