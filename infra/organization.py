@@ -38,6 +38,42 @@ SUMMARY_HANDLER: Final = "ecr_cleanup.summary.handler"
 WORK_EXPIRY_DAYS: Final = 7
 # A nightly run must end before the next one starts.
 EXECUTION_TIMEOUT: Final = Duration.hours(12)
+# Retried by every Lambda task of the state machine: throttling (an overlapping execution,
+# a reservation or the account's quota in use elsewhere) and Lambda's transient service
+# errors (CDK's retry_on_service_exceptions lists all but throttling). The function's own
+# errors are not retried: they fail the item, and the summary reports it.
+LAMBDA_TRANSIENT_ERRORS: Final = (
+    "Lambda.TooManyRequestsException",
+    "Lambda.ServiceException",
+    "Lambda.AWSLambdaException",
+    "Lambda.SdkClientException",
+    "Lambda.ClientExecutionTimeoutException",
+)
+# Backoff 2 s, 4 s, ... capped at 5 minutes, full jitter, 10 attempts: an item throttled by an
+# overlapping run waits up to about 18 minutes (9 on average), longer than one cleanup runs.
+LAMBDA_RETRY: Final[dict[str, Any]] = {
+    "errors": list(LAMBDA_TRANSIENT_ERRORS),
+    "interval": Duration.seconds(2),
+    "backoff_rate": 2,
+    "max_attempts": 10,
+    "max_delay": Duration.minutes(5),
+    "jitter_strategy": sfn.JitterType.FULL,
+}
+
+
+def _invoke(scope: Construct, construct_id: str, function: Any, **kwargs: Any) -> Any:
+    """A Lambda task whose result is the function's own, retrying LAMBDA_TRANSIENT_ERRORS so
+    that an overlapping execution (a manual dry run during the nightly one) stays green."""
+    task = tasks.LambdaInvoke(
+        scope,
+        construct_id,
+        lambda_function=function,
+        payload_response_only=True,
+        retry_on_service_exceptions=False,  # replaced by the one retry below, with throttling
+        **kwargs,
+    )
+    task.add_retry(**LAMBDA_RETRY)
+    return task
 
 
 class OrganizationStack(Stack):
@@ -324,25 +360,19 @@ class OrganizationStack(Stack):
     # --- the state machine --------------------------------------------------------------------
 
     def _state_machine(self) -> sfn.StateMachine:
-        plan = tasks.LambdaInvoke(
+        plan = _invoke(
             self,
             "Plan targets",
-            lambda_function=self.plan.function,
+            self.plan.function,
             payload=sfn.TaskInput.from_object(
                 {
                     "run": sfn.JsonPath.string_at("$$.Execution.Name"),
                     "input": sfn.JsonPath.entire_payload,
                 }
             ),
-            payload_response_only=True,  # retries only Lambda's own service errors
         )
-        clean_item = tasks.LambdaInvoke(
-            self,
-            "Clean item",
-            lambda_function=self.cleanup.function,
-            # No Parameters: the state's input (the item, Plan's output) is the payload.
-            payload_response_only=True,
-        )
+        # No Parameters: the state's input (the item) is the payload.
+        clean_item = _invoke(self, "Clean item", self.cleanup.function)
         unreachable = sfn.Fail(
             self,
             "Target unreachable",
@@ -370,13 +400,8 @@ class OrganizationStack(Stack):
             map_execution_type=sfn.StateMachineType.STANDARD,
         )
         clean.item_processor(processor)
-        summarize = tasks.LambdaInvoke(
-            self,
-            "Summarize run",
-            lambda_function=self.summary.function,
-            # No Parameters: the state's input (the item, Plan's output) is the payload.
-            payload_response_only=True,
-        )
+        # No Parameters: the state's input (Plan's output) is the payload.
+        summarize = _invoke(self, "Summarize run", self.summary.function)
 
         self.execution_logs = logs.LogGroup(
             self, "ExecutionLogs", retention=RETENTION[self.config.log_retention_days]
