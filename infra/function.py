@@ -242,7 +242,18 @@ class CleanupFunction(Construct):
                 "endpoints and no protection.",
                 "CKV_AWS_173": "The environment holds settings, no secrets; Lambda encrypts it "
                 "at rest with its AWS managed key.",
-            },
+            }
+            | (
+                {
+                    "CKV_AWS_115": "Reserved concurrency is opt-in (reserveConcurrency): a "
+                    "reservation fails the deploy in accounts whose quota cannot spare it, "
+                    "and overlapping runs are safe without one (deletions re-read tags and "
+                    "count an already deleted digest as already_gone; the hub's Map bounds "
+                    "its own concurrency and its tasks retry throttling).",
+                }
+                if reserved_concurrency is None
+                else {}
+            ),
         )
         acknowledge_nag(
             self.function,

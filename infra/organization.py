@@ -470,43 +470,27 @@ class OrganizationStack(Stack):
     # --- the spokes ---------------------------------------------------------------------------
 
     def _stack_sets(self) -> list[cloudformation.CfnStackSet]:
-        """SERVICE_MANAGED StackSets for the configured OUs (plain `accounts` get the same
-        templates deployed by hand: see the README)."""
+        """One SERVICE_MANAGED StackSet for the configured OUs (plain `accounts` get the same
+        template deployed by hand: see the README).
+
+        One StackSet, not one for the role and one for the exclusions, because two
+        StackSets auto-deploy to a new account independently: the exclusion could be created
+        before the role it names. Here each account's role and exclusion come from one
+        template (infra/spoke.py): in the role region, one stack creates the role, then its
+        exclusion (`Fn::GetAtt`); the StackSet's operations (this deploy and its updates)
+        run the regions one at a time, the role region first.
+        """
         config = self.config
         if not config.organizational_units:
             return []
-        common: dict[str, Any] = {
-            "permission_model": "SERVICE_MANAGED",
-            "call_as": "DELEGATED_ADMIN",
-            "auto_deployment": cloudformation.CfnStackSet.AutoDeploymentProperty(
-                enabled=True, retain_stacks_on_account_removal=False
-            ),
-            "managed_execution": {"Active": True},
-            "operation_preferences": cloudformation.CfnStackSet.OperationPreferencesProperty(
-                failure_tolerance_percentage=100,
-                max_concurrent_percentage=100,
-                region_concurrency_type="PARALLEL",
-            ),
-        }
-
-        def targets_in(
-            regions: list[str],
-        ) -> list[cloudformation.CfnStackSet.StackInstancesProperty]:
-            return [
-                cloudformation.CfnStackSet.StackInstancesProperty(
-                    deployment_targets=cloudformation.CfnStackSet.DeploymentTargetsProperty(
-                        organizational_unit_ids=list(config.organizational_units)
-                    ),
-                    regions=regions,
-                )
-            ]
-
-        roles = cloudformation.CfnStackSet(
+        role_region = spoke.role_region(config) or Aws.REGION
+        spokes = cloudformation.CfnStackSet(
             self,
-            "SpokeRoles",
-            stack_set_name=f"{self.stack_name}-SpokeRoles",
-            description="The role the ECR cleanup hub assumes, once per account",
-            template_body=spoke.as_text(spoke.role_template(config)),
+            "Spokes",
+            stack_set_name=f"{self.stack_name}-Spokes",
+            description="The role the ECR cleanup hub assumes (once per account, in the role "
+            "region) and its pull time update exclusion (in every target region)",
+            template_body=spoke.as_text(spoke.spoke_template(config)),
             capabilities=["CAPABILITY_NAMED_IAM"],
             parameters=[
                 cloudformation.CfnStackSet.ParameterProperty(
@@ -516,18 +500,30 @@ class OrganizationStack(Stack):
                     parameter_key=spoke.CLEANUP_ROLE_PARAMETER,
                     parameter_value=self.cleanup.role.role_arn,
                 ),
+                cloudformation.CfnStackSet.ParameterProperty(
+                    parameter_key=spoke.ROLE_REGION_PARAMETER, parameter_value=role_region
+                ),
             ],
-            stack_instances_group=targets_in([Aws.REGION]),
-            **common,
+            permission_model="SERVICE_MANAGED",
+            call_as="DELEGATED_ADMIN",
+            auto_deployment=cloudformation.CfnStackSet.AutoDeploymentProperty(
+                enabled=True, retain_stacks_on_account_removal=False
+            ),
+            managed_execution={"Active": True},
+            operation_preferences=cloudformation.CfnStackSet.OperationPreferencesProperty(
+                failure_tolerance_percentage=100,
+                max_concurrent_percentage=100,
+                # The role region first: its stack creates the role the others' exclusions name.
+                region_concurrency_type="SEQUENTIAL",
+                region_order=self.regions,
+            ),
+            stack_instances_group=[
+                cloudformation.CfnStackSet.StackInstancesProperty(
+                    deployment_targets=cloudformation.CfnStackSet.DeploymentTargetsProperty(
+                        organizational_unit_ids=list(config.organizational_units)
+                    ),
+                    regions=self.regions,
+                )
+            ],
         )
-        exclusions = cloudformation.CfnStackSet(
-            self,
-            "SpokeExclusions",
-            stack_set_name=f"{self.stack_name}-SpokePullTimeExclusions",
-            description="The spoke role as an ECR pull time update exclusion, per region",
-            template_body=spoke.as_text(spoke.exclusion_template(config)),
-            stack_instances_group=targets_in(self.regions),
-            **common,
-        )
-        exclusions.node.add_dependency(roles)  # the role exists before it is excluded
-        return [roles, exclusions]
+        return [spokes]
