@@ -270,3 +270,21 @@ def test_the_bootstrap_version_is_the_one_the_template_requires() -> None:
     (assertion,) = rules["Assertions"]
     refused = assertion["Assert"]["Fn::Not"][0]["Fn::Contains"][0]
     assert [int(v) for v in refused] == list(range(1, tool.MIN_BOOTSTRAP_VERSION))
+
+
+@pytest.mark.parametrize(("taken", "fits"), [(40, True), (50, False)])
+def test_what_other_functions_reserve_counts(account: Account, taken: int, fits: bool) -> None:
+    """Quota 150 with `taken` reserved elsewhere: reserving 1 more must leave 100."""
+    account.double.lambda_concurrency_quota = 150
+    lam = account.double._internal_client("lambda")
+    lam.create_function(
+        FunctionName="other",
+        Runtime="python3.12",
+        Role=account.double._lambda_role(),
+        Handler="index.handler",
+        Code={"ZipFile": b"PK\x05\x06" + b"\x00" * 18},
+    )
+    lam.put_function_concurrency(FunctionName="other", ReservedConcurrentExecutions=taken)
+    result = account.run("-c", "reserveConcurrency=true")
+    assert f"unreserved {150 - taken}" in result.output
+    assert result.exit_code == (0 if fits else 1), result.output
