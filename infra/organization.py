@@ -1,5 +1,5 @@
 """The organization shape's hub: rule -> state machine (Plan -> Clean -> Summarize), the work
-bucket, the three functions, the spoke StackSets and the alarms.
+bucket, the three functions, the spoke StackSet and the alarms.
 
 The nightly rule starts a STANDARD execution. Plan writes the work items to the bucket; a
 Distributed Map reads them with its S3 item reader (the items never travel in the 256 KiB
@@ -478,7 +478,9 @@ class OrganizationStack(Stack):
         before the role it names. Here each account's role and exclusion come from one
         template (infra/spoke.py): in the role region, one stack creates the role, then its
         exclusion (`Fn::GetAtt`); the StackSet's operations (this deploy and its updates)
-        run the regions one at a time, the role region first.
+        run the regions one at a time, the role region first. Auto-deployment to a new
+        account ignores operation preferences, so outside the role region an exclusion can
+        still run before the role exists (the README's Troubleshooting says what to do).
         """
         config = self.config
         if not config.organizational_units:

@@ -236,9 +236,10 @@ class Preflight:
         for ou in config.organizational_units:
             accounts.update(dict.fromkeys(self._accounts_under(ou)))
         sts = self.client("sts")
+        partition = sts.get_caller_identity()["Arn"].split(":")[1]  # aws, aws-cn, aws-us-gov
         results = []
         for account in accounts:
-            arn = f"arn:aws:iam::{account}:role/{config.spoke_role_name}"
+            arn = f"arn:{partition}:iam::{account}:role/{config.spoke_role_name}"
             name = f"spoke role {account}"
             try:
                 sts.assume_role(
