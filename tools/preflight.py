@@ -16,6 +16,7 @@ organizations:ListAccountsForParent / ListOrganizationalUnitsForParent and sts:A
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Annotated, Any, Final
@@ -24,6 +25,10 @@ import boto3
 import typer
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
+
+# infra.function loads the CDK library, whose jsii runtime prints Node version banners.
+os.environ.setdefault("JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION", "1")
+os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 
 from infra.config import UNRESERVED_MINIMUM, CleanupConfig, ConfigError, defaults
 from infra.function import POWERTOOLS_LAYER_PARAMETER, POWERTOOLS_VERSION
