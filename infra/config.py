@@ -52,6 +52,8 @@ CONTEXT_KEYS: Final = (
     "maxConcurrency",
     "spokeRoleName",
     "organizationId",
+    "reserveConcurrency",
+    "lambdaConcurrencyQuota",
 )
 
 
@@ -100,6 +102,9 @@ _ROLE_NAME = re.compile(r"[\w+=,.@-]{1,64}", re.ASCII)
 MAX_REPOSITORIES_PER_ITEM: Final = 1_000
 # A Distributed Map runs at most 10,000 child executions at once.
 MAX_CONCURRENCY: Final = 10_000
+# Lambda refuses a reservation that would leave fewer than this many concurrent executions
+# unreserved in the account and region (a deploy then fails half-way).
+UNRESERVED_MINIMUM: Final = 100
 
 
 class ConfigError(ValueError):
@@ -137,6 +142,10 @@ class CleanupConfig:
     max_concurrency: int = 20
     spoke_role_name: str = "EcrUntaggedCleanupSpoke"
     organization_id: str | None = None
+    # Reserved concurrency is opt-in: the default deploy reserves nothing, so it fits any
+    # account's quota (new accounts often have 10, and Lambda keeps 100 unreserved).
+    reserve_concurrency: bool = False
+    lambda_concurrency_quota: int | None = None  # declared by the user; None: not declared
 
     @classmethod
     def create(cls, **values: object) -> CleanupConfig:
@@ -180,7 +189,7 @@ class CleanupConfig:
                 "must be empty in the organization shape (each target's registry is its own "
                 "account's)",
             )
-        return cls(
+        config = cls(
             repositories=_repository_list("repositories", value("repositories"), required=True),
             exclude_repositories=_repository_list(
                 "excludeRepositories", value("excludeRepositories"), required=False
@@ -228,12 +237,28 @@ class CleanupConfig:
             ),
             spoke_role_name=_role_name("spokeRoleName", value("spokeRoleName")),
             organization_id=organization_id,
+            reserve_concurrency=_boolean("reserveConcurrency", value("reserveConcurrency")),
+            lambda_concurrency_quota=_optional_integer(
+                "lambdaConcurrencyQuota", value("lambdaConcurrencyQuota"), minimum=1
+            ),
         )
+        _check_reservations(config)
+        return config
 
     @property
     def organization(self) -> bool:
         """The organization shape: the context names target accounts or OUs."""
         return bool(self.accounts or self.organizational_units)
+
+    def reservations(self) -> dict[str, int]:
+        """Reserved concurrent executions by function (its construct id); empty unless
+        `reserveConcurrency`. The single function: 1 (one run at a time). The hub: Cleanup
+        exactly what the Map runs at once (`maxConcurrency`), Plan and Summarize 1 each."""
+        if not self.reserve_concurrency:
+            return {}
+        if self.organization:
+            return {"Plan": 1, "Cleanup": self.max_concurrency, "Summarize": 1}
+        return {"Cleanup": 1}
 
     @property
     def has_globs(self) -> bool:
@@ -271,6 +296,28 @@ class CleanupConfig:
             "REPOSITORIES_PER_ITEM": str(self.repositories_per_item),
             "WORK_BUCKET": work_bucket,
         }
+
+
+def reservable(quota: int) -> int:
+    """How many concurrent executions an account with this quota lets a stack reserve."""
+    return max(0, quota - UNRESERVED_MINIMUM)
+
+
+def _check_reservations(config: CleanupConfig) -> None:
+    """Refuse at synth what Lambda would refuse at deploy, given the declared quota."""
+    quota = config.lambda_concurrency_quota
+    reserved = sum(config.reservations().values())
+    if quota is None or reserved <= reservable(quota):
+        return
+    parts = " + ".join(f"{name} {count}" for name, count in config.reservations().items())
+    raise ConfigError(
+        "reserveConcurrency",
+        f"reserves {reserved} concurrent executions ({parts}), but with "
+        f"lambdaConcurrencyQuota={quota} Lambda keeps {UNRESERVED_MINIMUM} unreserved and "
+        f"lets at most {reservable(quota)} be reserved; set reserveConcurrency=false"
+        + (", lower maxConcurrency" if config.organization else "")
+        + ", or raise the account's concurrent executions quota (Service Quotas)",
+    )
 
 
 def is_valid_repository_pattern(pattern: str) -> bool:
@@ -370,6 +417,13 @@ def _integer(key: str, raw: object, *, minimum: int, maximum: int | None = None)
         raise ConfigError(key, f"expected a whole number, got {raw!r}")
     _check_bounds(key, number, minimum, maximum)
     return number
+
+
+def _optional_integer(key: str, raw: object, *, minimum: int) -> int | None:
+    """A whole number, or None when empty (not declared)."""
+    if isinstance(raw, str) and not raw.strip():
+        return None
+    return _integer(key, raw, minimum=minimum)
 
 
 def _number(key: str, raw: object, *, minimum: float, maximum: float) -> float:

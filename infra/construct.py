@@ -43,7 +43,13 @@ class UntaggedImageCleanup(Construct):
 
         self.failures = failures_queue(self)
 
-        self.cleanup = CleanupFunction(self, "Cleanup", config=config, failures=self.failures)
+        self.cleanup = CleanupFunction(
+            self,
+            "Cleanup",
+            config=config,
+            failures=self.failures,
+            reserved_concurrency=config.reservations().get("Cleanup"),
+        )
 
         # The function's own BatchGetImage reads must not refresh the pull times it keeps
         # recently pulled images by (see infra/pull_time.py).

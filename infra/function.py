@@ -138,11 +138,12 @@ class CleanupFunction(Construct):
         description: str = "Deletes the untagged ECR images nothing needs",
         environment: Mapping[str, str] | None = None,
         policy: Callable[[logs.ILogGroup], iam.PolicyDocument] | None = None,
-        reserved_concurrency: int | None = 1,
+        reserved_concurrency: int | None = None,
     ) -> None:
         """Defaults: the single shape's function. The hub's functions (infra/organization.py)
         give their own handler, environment and policy; `failures=None` is a function that
-        Step Functions invokes synchronously (its errors fail the execution instead)."""
+        Step Functions invokes synchronously (its errors fail the execution instead).
+        `reserved_concurrency` None reserves nothing (config.reservations() says when to)."""
         super().__init__(scope, construct_id)
 
         self.log_group = logs.LogGroup(
@@ -212,7 +213,8 @@ class CleanupFunction(Construct):
             application_log_level_v2=lambda_.ApplicationLogLevel.INFO,
             system_log_level_v2=lambda_.SystemLogLevel.WARN,
             tracing=lambda_.Tracing.ACTIVE,
-            # One run at a time: a second, overlapping run would only redo the first one's work.
+            # Opt-in (reserveConcurrency): a reservation fails the deploy in an account whose
+            # quota cannot spare it, and no run relies on being alone (see the README).
             reserved_concurrent_executions=reserved_concurrency,
             **asynchronous,  # type: ignore[arg-type]
         )
@@ -240,7 +242,18 @@ class CleanupFunction(Construct):
                 "endpoints and no protection.",
                 "CKV_AWS_173": "The environment holds settings, no secrets; Lambda encrypts it "
                 "at rest with its AWS managed key.",
-            },
+            }
+            | (
+                {
+                    "CKV_AWS_115": "Reserved concurrency is opt-in (reserveConcurrency): a "
+                    "reservation fails the deploy in accounts whose quota cannot spare it, "
+                    "and overlapping runs are safe without one (deletions re-read tags and "
+                    "count an already deleted digest as already_gone; the hub's Map bounds "
+                    "its own concurrency and its tasks retry throttling).",
+                }
+                if reserved_concurrency is None
+                else {}
+            ),
         )
         acknowledge_nag(
             self.function,

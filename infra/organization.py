@@ -1,5 +1,5 @@
 """The organization shape's hub: rule -> state machine (Plan -> Clean -> Summarize), the work
-bucket, the three functions, the spoke StackSets and the alarms.
+bucket, the three functions, the spoke StackSet and the alarms.
 
 The nightly rule starts a STANDARD execution. Plan writes the work items to the bucket; a
 Distributed Map reads them with its S3 item reader (the items never travel in the 256 KiB
@@ -38,6 +38,42 @@ SUMMARY_HANDLER: Final = "ecr_cleanup.summary.handler"
 WORK_EXPIRY_DAYS: Final = 7
 # A nightly run must end before the next one starts.
 EXECUTION_TIMEOUT: Final = Duration.hours(12)
+# Retried by every Lambda task of the state machine: throttling (an overlapping execution,
+# a reservation or the account's quota in use elsewhere) and Lambda's transient service
+# errors (CDK's retry_on_service_exceptions lists all but throttling). The function's own
+# errors are not retried: they fail the item, and the summary reports it.
+LAMBDA_TRANSIENT_ERRORS: Final = (
+    "Lambda.TooManyRequestsException",
+    "Lambda.ServiceException",
+    "Lambda.AWSLambdaException",
+    "Lambda.SdkClientException",
+    "Lambda.ClientExecutionTimeoutException",
+)
+# Backoff 2 s, 4 s, ... capped at 5 minutes, full jitter, 10 attempts: an item throttled by an
+# overlapping run waits up to about 18 minutes (9 on average), longer than one cleanup runs.
+LAMBDA_RETRY: Final[dict[str, Any]] = {
+    "errors": list(LAMBDA_TRANSIENT_ERRORS),
+    "interval": Duration.seconds(2),
+    "backoff_rate": 2,
+    "max_attempts": 10,
+    "max_delay": Duration.minutes(5),
+    "jitter_strategy": sfn.JitterType.FULL,
+}
+
+
+def _invoke(scope: Construct, construct_id: str, function: Any, **kwargs: Any) -> Any:
+    """A Lambda task whose result is the function's own, retrying LAMBDA_TRANSIENT_ERRORS so
+    that an overlapping execution (a manual dry run during the nightly one) stays green."""
+    task = tasks.LambdaInvoke(
+        scope,
+        construct_id,
+        lambda_function=function,
+        payload_response_only=True,
+        retry_on_service_exceptions=False,  # replaced by the one retry below, with throttling
+        **kwargs,
+    )
+    task.add_retry(**LAMBDA_RETRY)
+    return task
 
 
 class OrganizationStack(Stack):
@@ -55,9 +91,9 @@ class OrganizationStack(Stack):
             regions=self.regions, work_bucket=self.bucket.bucket_name
         )
 
-        def function(
-            construct_id: str, handler: str, description: str, policy: Any, concurrency: int = 1
-        ) -> Any:
+        reservations = config.reservations()  # empty unless reserveConcurrency
+
+        def function(construct_id: str, handler: str, description: str, policy: Any) -> Any:
             return CleanupFunction(
                 self,
                 construct_id,
@@ -67,7 +103,7 @@ class OrganizationStack(Stack):
                 description=description,
                 environment=environment,
                 policy=policy,
-                reserved_concurrency=concurrency,
+                reserved_concurrency=reservations.get(construct_id),
             )
 
         self.plan = function(
@@ -85,8 +121,6 @@ class OrganizationStack(Stack):
             lambda group: self._policy(
                 group, assume=True, check_membership=True, put=["runs/*/results/*"]
             ),
-            # Exactly what the Map runs at once (it must fit the account's Lambda quota).
-            concurrency=config.max_concurrency,
         )
         self.summary = function(
             "Summarize",
@@ -326,25 +360,19 @@ class OrganizationStack(Stack):
     # --- the state machine --------------------------------------------------------------------
 
     def _state_machine(self) -> sfn.StateMachine:
-        plan = tasks.LambdaInvoke(
+        plan = _invoke(
             self,
             "Plan targets",
-            lambda_function=self.plan.function,
+            self.plan.function,
             payload=sfn.TaskInput.from_object(
                 {
                     "run": sfn.JsonPath.string_at("$$.Execution.Name"),
                     "input": sfn.JsonPath.entire_payload,
                 }
             ),
-            payload_response_only=True,  # retries only Lambda's own service errors
         )
-        clean_item = tasks.LambdaInvoke(
-            self,
-            "Clean item",
-            lambda_function=self.cleanup.function,
-            # No Parameters: the state's input (the item, Plan's output) is the payload.
-            payload_response_only=True,
-        )
+        # No Parameters: the state's input (the item) is the payload.
+        clean_item = _invoke(self, "Clean item", self.cleanup.function)
         unreachable = sfn.Fail(
             self,
             "Target unreachable",
@@ -372,13 +400,8 @@ class OrganizationStack(Stack):
             map_execution_type=sfn.StateMachineType.STANDARD,
         )
         clean.item_processor(processor)
-        summarize = tasks.LambdaInvoke(
-            self,
-            "Summarize run",
-            lambda_function=self.summary.function,
-            # No Parameters: the state's input (the item, Plan's output) is the payload.
-            payload_response_only=True,
-        )
+        # No Parameters: the state's input (Plan's output) is the payload.
+        summarize = _invoke(self, "Summarize run", self.summary.function)
 
         self.execution_logs = logs.LogGroup(
             self, "ExecutionLogs", retention=RETENTION[self.config.log_retention_days]
@@ -447,43 +470,29 @@ class OrganizationStack(Stack):
     # --- the spokes ---------------------------------------------------------------------------
 
     def _stack_sets(self) -> list[cloudformation.CfnStackSet]:
-        """SERVICE_MANAGED StackSets for the configured OUs (plain `accounts` get the same
-        templates deployed by hand: see the README)."""
+        """One SERVICE_MANAGED StackSet for the configured OUs (plain `accounts` get the same
+        template deployed by hand: see the README).
+
+        One StackSet, not one for the role and one for the exclusions, because two
+        StackSets auto-deploy to a new account independently: the exclusion could be created
+        before the role it names. Here each account's role and exclusion come from one
+        template (infra/spoke.py): in the role region, one stack creates the role, then its
+        exclusion (`Fn::GetAtt`); the StackSet's operations (this deploy and its updates)
+        run the regions one at a time, the role region first. Auto-deployment to a new
+        account ignores operation preferences, so outside the role region an exclusion can
+        still run before the role exists (the README's Troubleshooting says what to do).
+        """
         config = self.config
         if not config.organizational_units:
             return []
-        common: dict[str, Any] = {
-            "permission_model": "SERVICE_MANAGED",
-            "call_as": "DELEGATED_ADMIN",
-            "auto_deployment": cloudformation.CfnStackSet.AutoDeploymentProperty(
-                enabled=True, retain_stacks_on_account_removal=False
-            ),
-            "managed_execution": {"Active": True},
-            "operation_preferences": cloudformation.CfnStackSet.OperationPreferencesProperty(
-                failure_tolerance_percentage=100,
-                max_concurrent_percentage=100,
-                region_concurrency_type="PARALLEL",
-            ),
-        }
-
-        def targets_in(
-            regions: list[str],
-        ) -> list[cloudformation.CfnStackSet.StackInstancesProperty]:
-            return [
-                cloudformation.CfnStackSet.StackInstancesProperty(
-                    deployment_targets=cloudformation.CfnStackSet.DeploymentTargetsProperty(
-                        organizational_unit_ids=list(config.organizational_units)
-                    ),
-                    regions=regions,
-                )
-            ]
-
-        roles = cloudformation.CfnStackSet(
+        role_region = spoke.role_region(config) or Aws.REGION
+        spokes = cloudformation.CfnStackSet(
             self,
-            "SpokeRoles",
-            stack_set_name=f"{self.stack_name}-SpokeRoles",
-            description="The role the ECR cleanup hub assumes, once per account",
-            template_body=spoke.as_text(spoke.role_template(config)),
+            "Spokes",
+            stack_set_name=f"{self.stack_name}-Spokes",
+            description="The role the ECR cleanup hub assumes (once per account, in the role "
+            "region) and its pull time update exclusion (in every target region)",
+            template_body=spoke.as_text(spoke.spoke_template(config)),
             capabilities=["CAPABILITY_NAMED_IAM"],
             parameters=[
                 cloudformation.CfnStackSet.ParameterProperty(
@@ -493,18 +502,30 @@ class OrganizationStack(Stack):
                     parameter_key=spoke.CLEANUP_ROLE_PARAMETER,
                     parameter_value=self.cleanup.role.role_arn,
                 ),
+                cloudformation.CfnStackSet.ParameterProperty(
+                    parameter_key=spoke.ROLE_REGION_PARAMETER, parameter_value=role_region
+                ),
             ],
-            stack_instances_group=targets_in([Aws.REGION]),
-            **common,
+            permission_model="SERVICE_MANAGED",
+            call_as="DELEGATED_ADMIN",
+            auto_deployment=cloudformation.CfnStackSet.AutoDeploymentProperty(
+                enabled=True, retain_stacks_on_account_removal=False
+            ),
+            managed_execution={"Active": True},
+            operation_preferences=cloudformation.CfnStackSet.OperationPreferencesProperty(
+                failure_tolerance_percentage=100,
+                max_concurrent_percentage=100,
+                # The role region first: its stack creates the role the others' exclusions name.
+                region_concurrency_type="SEQUENTIAL",
+                region_order=self.regions,
+            ),
+            stack_instances_group=[
+                cloudformation.CfnStackSet.StackInstancesProperty(
+                    deployment_targets=cloudformation.CfnStackSet.DeploymentTargetsProperty(
+                        organizational_unit_ids=list(config.organizational_units)
+                    ),
+                    regions=self.regions,
+                )
+            ],
         )
-        exclusions = cloudformation.CfnStackSet(
-            self,
-            "SpokeExclusions",
-            stack_set_name=f"{self.stack_name}-SpokePullTimeExclusions",
-            description="The spoke role as an ECR pull time update exclusion, per region",
-            template_body=spoke.as_text(spoke.exclusion_template(config)),
-            stack_instances_group=targets_in(self.regions),
-            **common,
-        )
-        exclusions.node.add_dependency(roles)  # the role exists before it is excluded
-        return [roles, exclusions]
+        return [spokes]

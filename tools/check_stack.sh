@@ -70,11 +70,12 @@ if (($#)); then
     scan "$outdir" "$@"  # the configuration given on the command line (-c key=value ...)
 else
     scan "$outdir"
-    # Optional resources too: the e-mail subscription, globs, another registry, no in-use reads.
+    # Optional resources too: the e-mail subscription, globs, another registry, no in-use
+    # reads, reserved concurrency.
     variant=$(mktemp -d)
     trap 'rm -rf "$variant"' EXIT
     scan "$variant/cdk.out" -c alarmEmail=ops@example.com -c "repositories=app-*,web" \
-        -c registryId=123456789012 -c protectInUse=false
+        -c registryId=123456789012 -c protectInUse=false -c reserveConcurrency=true
     # The organization shape: the hub, its StackSets, both kinds of targets.
     scan "$variant/cdk.out-org" -c accounts=111111111111,222222222222 \
         -c organizationalUnits=ou-ab12-11111111 -c organizationId=o-abcdefghij \

@@ -301,6 +301,17 @@ def demo(verbose: Verbose = 0) -> None:
     raise typer.Exit(exit_code(first) or exit_code(keeping) or exit_code(second))
 
 
+@app.command(
+    add_help_option=False,
+    context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
+)
+def preflight(ctx: typer.Context) -> None:
+    """Check, read-only, what `cdk deploy` needs: the same as `python -m tools.preflight`."""
+    from tools.preflight import app as preflight_app  # noqa: PLC0415 - loads the CDK library
+
+    preflight_app(ctx.args, prog_name="python -m tools.cli preflight")
+
+
 def validate_settings(values: Mapping[str, object]) -> Settings:
     """The function's own validation; ``values`` by environment name, None meaning unset."""
     try:

@@ -1,9 +1,11 @@
-"""Print a spoke template for accounts the StackSets do not reach (see the README).
+"""Print the spoke template for accounts the StackSet does not reach (see the README).
 
-    python -m tools.spoke_template role [-c key=value ...] > role.json
-    python -m tools.spoke_template exclusion [-c key=value ...] > exclusion.json
+    python -m tools.spoke_template [-c key=value ...] > spoke.json
 
 The configuration is cdk.json's context overridden by `-c key=value`, as for `cdk deploy`.
+Deploy the template in every target region of the account, the role region (parameter
+`RoleRegion`: the first of `regions`, else the hub's region) first: its stack creates the
+role, and every region's stack registers the role as a pull time update exclusion.
 """
 
 from __future__ import annotations
@@ -13,20 +15,18 @@ import sys
 from pathlib import Path
 
 from infra.config import CleanupConfig, ConfigError
-from infra.spoke import exclusion_template, role_template
+from infra.spoke import spoke_template
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
 def main(argv: list[str]) -> int:
-    if not argv or argv[0] not in ("role", "exclusion"):
-        print(__doc__, file=sys.stderr)
-        return 2
     context = json.loads((ROOT / "cdk.json").read_text())["context"]
-    rest = argv[1:]
+    rest = argv
     while rest:
         if rest[0] != "-c" or len(rest) < 2 or "=" not in rest[1]:
             print(f"expected -c key=value, got {rest[0]!r}", file=sys.stderr)
+            print(__doc__, file=sys.stderr)
             return 2
         key, value = rest[1].split("=", 1)
         context[key] = value
@@ -36,8 +36,7 @@ def main(argv: list[str]) -> int:
     except ConfigError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    build = role_template if argv[0] == "role" else exclusion_template
-    print(json.dumps(build(config), indent=1))
+    print(json.dumps(spoke_template(config), indent=1))
     return 0
 
 

@@ -222,6 +222,10 @@ INVALID = [
     ("spokeRoleName", "has space"),
     ("spokeRoleName", "x" * 65),
     ("organizationId", "org-123"),
+    ("reserveConcurrency", "sometimes"),
+    ("lambdaConcurrencyQuota", "0"),
+    ("lambdaConcurrencyQuota", "ten"),
+    ("lambdaConcurrencyQuota", 10.5),
 ]
 
 

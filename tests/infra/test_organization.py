@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from infra.config import CleanupConfig, ConfigError
-from infra.spoke import exclusion_template, role_template
+from infra.spoke import spoke_template
 from tests.infra.cdk_helpers import cdk_context, make_app, render, template_for
 
 ORG = {
@@ -117,23 +117,37 @@ def test_accounts_only_no_organizations_actions_and_no_stack_sets() -> None:
     assert template.find_resources("AWS::CloudFormation::StackSet") == {}
 
 
-def test_stack_sets_deploy_roles_once_and_exclusions_per_region() -> None:
+def test_one_stack_set_deploys_each_accounts_spoke_role_region_first() -> None:
+    """Role and exclusion in one StackSet: no second StackSet can auto-deploy before it."""
     sets = template_for(**ORG).find_resources("AWS::CloudFormation::StackSet")
-    assert len(sets) == 2
-    by_caps = {bool(s["Properties"].get("Capabilities")): s for s in sets.values()}
-    roles, exclusions = by_caps[True], by_caps[False]
-    for stack_set in (roles, exclusions):
-        props = stack_set["Properties"]
-        assert props["PermissionModel"] == "SERVICE_MANAGED"
-        assert props["AutoDeployment"]["Enabled"] is True
-        (group,) = props["StackInstancesGroup"]
-        assert group["DeploymentTargets"]["OrganizationalUnitIds"] == ["ou-ab12-11111111"]
-    assert roles["Properties"]["Capabilities"] == ["CAPABILITY_NAMED_IAM"]
-    assert exclusions["Properties"]["StackInstancesGroup"][0]["Regions"] == [
-        "eu-west-1",
-        "us-east-1",
-    ]
-    assert exclusions["DependsOn"]
+    (stack_set,) = sets.values()
+    props = stack_set["Properties"]
+    assert props["PermissionModel"] == "SERVICE_MANAGED"
+    assert props["AutoDeployment"]["Enabled"] is True
+    assert props["Capabilities"] == ["CAPABILITY_NAMED_IAM"]
+    (group,) = props["StackInstancesGroup"]
+    assert group["DeploymentTargets"]["OrganizationalUnitIds"] == ["ou-ab12-11111111"]
+    assert group["Regions"] == ["eu-west-1", "us-east-1"]
+    preferences = props["OperationPreferences"]
+    assert preferences["RegionConcurrencyType"] == "SEQUENTIAL"
+    assert preferences["RegionOrder"] == ["eu-west-1", "us-east-1"]
+    parameters = {p["ParameterKey"]: p["ParameterValue"] for p in props["Parameters"]}
+    assert parameters["RoleRegion"] == "eu-west-1"  # the first target region, deployed first
+    assert set(parameters) == {"HubPlanRoleArn", "HubCleanupRoleArn", "RoleRegion"}
+    body = json.loads(props["TemplateBody"])
+    assert body == spoke_template(_config())
+
+
+def test_without_regions_the_role_region_is_the_hubs() -> None:
+    overrides = {key: value for key, value in ORG.items() if key != "regions"}
+    (stack_set,) = (
+        template_for(**overrides).find_resources("AWS::CloudFormation::StackSet").values()
+    )
+    props = stack_set["Properties"]
+    parameters = {p["ParameterKey"]: p["ParameterValue"] for p in props["Parameters"]}
+    assert parameters["RoleRegion"] == {"Ref": "AWS::Region"}
+    assert props["StackInstancesGroup"][0]["Regions"] == [{"Ref": "AWS::Region"}]
+    assert "Default" not in spoke_template(_config(regions=""))["Parameters"]["RoleRegion"]
 
 
 def test_the_work_bucket() -> None:
@@ -146,16 +160,16 @@ def test_the_work_bucket() -> None:
 
 
 def _config(**overrides: object) -> CleanupConfig:
-    return CleanupConfig.from_context(cdk_context(**ORG, **overrides).get)
+    return CleanupConfig.from_context(cdk_context(**{**ORG, **overrides}).get)
 
 
-def test_spoke_templates_have_no_assets_trust_policy_and_exclusion() -> None:
-    role = role_template(_config())
-    text = json.dumps(role)
-    json.loads(text)
+def test_the_spoke_template_has_no_assets_a_trust_policy_and_an_exclusion() -> None:
+    template = spoke_template(_config())
+    text = json.dumps(template)
     assert "Asset" not in text and "BootstrapVersion" not in text
-    (resource,) = role["Resources"].values()
-    trust = resource["Properties"]["AssumeRolePolicyDocument"]["Statement"]
+    resources = template["Resources"]
+    (role,) = [r for r in resources.values() if r["Type"] == "AWS::IAM::Role"]
+    trust = role["Properties"]["AssumeRolePolicyDocument"]["Statement"]
     assert {json.dumps(s["Principal"]["AWS"]) for s in trust} == {
         '{"Ref": "HubPlanRoleArn"}',
         '{"Ref": "HubCleanupRoleArn"}',
@@ -163,20 +177,14 @@ def test_spoke_templates_have_no_assets_trust_policy_and_exclusion() -> None:
     assert all(
         s["Condition"] == {"StringEquals": {"aws:PrincipalOrgID": "o-abcdefghij"}} for s in trust
     )
-    policy = [
-        render(s) for s in resource["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]
-    ]
+    policy = [render(s) for s in role["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]]
     deletes = [s for s in policy if "ecr:BatchDeleteImage" in as_list(s["Action"])]  # type: ignore[index]
     assert [r for s in deletes for r in s["Resource"]] == [  # type: ignore[index]
         "arn:aws:ecr:eu-west-1:111122223333:repository/*",
         "arn:aws:ecr:us-east-1:111122223333:repository/*",
     ]
-    exclusion = exclusion_template(_config())
-    (pull,) = exclusion["Resources"].values()
-    assert pull["Type"] == "AWS::ECR::PullTimeUpdateExclusion"
-    assert render(pull["Properties"]["PrincipalArn"]) == (
-        "arn:aws:iam::111122223333:role/EcrUntaggedCleanupSpoke"
-    )
+    kinds = sorted(r["Type"] for r in resources.values())
+    assert kinds == ["AWS::ECR::PullTimeUpdateExclusion", "AWS::IAM::Role"]
 
 
 @pytest.mark.parametrize(

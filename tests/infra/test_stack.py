@@ -65,7 +65,7 @@ def test_function_runtime_and_limits(template: Template) -> None:
     assert function["Timeout"] == 900
     assert function["MemorySize"] == 256
     assert function["TracingConfig"] == {"Mode": "Active"}
-    assert function["ReservedConcurrentExecutions"] == 1
+    assert "ReservedConcurrentExecutions" not in function  # opt-in: tests/infra/test_concurrency.py
     assert function["LoggingConfig"] == {
         "ApplicationLogLevel": "INFO",
         "LogFormat": "JSON",

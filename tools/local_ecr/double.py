@@ -91,6 +91,8 @@ class LocalEcr:
         self._region = region
         self._account_id = account_id
         self.faults: Faults = faults if faults is not None else Faults()
+        # Lambda's concurrent executions quota, as GetAccountSettings reports it.
+        self.lambda_concurrency_quota = 1000
         self._calls = CallLog()
         self._registry = Registry(account_id, region)
         self._server: WsgiServer | None = None
@@ -108,6 +110,7 @@ class LocalEcr:
                 account_id=self._account_id,
                 faults=lambda: self.faults,
                 calls=self._calls,
+                lambda_quota=lambda: self.lambda_concurrency_quota,
             )
             self._server = WsgiServer(app)
             self._server.start()
@@ -144,6 +147,7 @@ class LocalEcr:
                         account_backends.reset()
         self._calls.clear()
         self.faults = Faults()
+        self.lambda_concurrency_quota = 1000
 
     def at(self, account_id: str, region: str) -> LocalEcr:
         """The same double seen as another account's registry in another region.
@@ -579,6 +583,27 @@ class LocalEcr:
             except lam.exceptions.ResourceConflictException:
                 lam.update_alias(FunctionName=name, Name=alias, FunctionVersion=version)
         return str(deployed["FunctionArn"])
+
+    def put_public_parameter(self, name: str, value: str) -> None:
+        """An AWS-owned public SSM parameter (`/aws/service/...`) in this view's region, as
+        AWS publishes them (PutParameter refuses such names, in moto as in AWS)."""
+        from moto.ssm.models import Parameter, ssm_backends  # noqa: PLC0415
+
+        parameters = ssm_backends[self._account_id][self._region]._parameters
+        parameters[name].append(
+            Parameter(  # type: ignore[abstract]  # moto's model, as moto itself builds it
+                account_id=self._account_id,
+                name=name,
+                value=value,
+                parameter_type="String",
+                description=None,
+                allowed_pattern=None,
+                keyid=None,
+                last_modified_date=utcnow(),
+                version=len(parameters[name]) + 1,
+                data_type="text",
+            )
+        )
 
     def create_role(self, name: str, trust_policy: str | None = None) -> str:
         """Create an IAM role in this (view's) account; returns its ARN."""

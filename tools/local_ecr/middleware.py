@@ -18,7 +18,7 @@ import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from . import accounts, ecr_api, ecs_workloads, inuse, listings
+from . import accounts, ecr_api, ecs_workloads, inuse, lambda_account, listings, organizations
 from .errors import ApiError
 from .faults import Fault, Faults
 from .registry import LOCK, Registry
@@ -73,11 +73,13 @@ class FidelityMiddleware:
         account_id: str,
         faults: Callable[[], Faults],
         calls: CallLog,
+        lambda_quota: Callable[[], int] = lambda: 1000,
     ) -> None:
         self._app = app
         self._account_id = account_id
         self._faults = faults
         self._calls = calls
+        self._lambda_quota = lambda_quota
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         body = _read_body(environ)
@@ -128,6 +130,11 @@ class FidelityMiddleware:
             return self._ecr(request, environ)
         if service == "sts" and operation == "AssumeRole":
             accounts.check_assume_role(params)
+        if service == "organizations" and operation in organizations.OPERATIONS:
+            return json_response(organizations.answer(operation, params, account))
+        if service == "lambda" and operation == lambda_account.OPERATION:
+            quota = self._lambda_quota()
+            return json_response(lambda_account.account_settings(account, request.region, quota))
         if service == "lambda":
             inuse.lambda_before(operation, params, account)
         if service == "ecs":

@@ -30,7 +30,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from botocore.exceptions import ClientError
 from moto.awslambda_simple.models import LambdaSimpleBackend
+from moto.core.exceptions import JsonRESTError
+from moto.stepfunctions.parser.api import HistoryEventType, LambdaFunctionFailedEventDetails
+from moto.stepfunctions.parser.asl.component.common.error_name.custom_error_name import (
+    CustomErrorName,
+)
+from moto.stepfunctions.parser.asl.component.common.error_name.failure_event import FailureEvent
+from moto.stepfunctions.parser.asl.component.state.exec.state_task.state_task_lambda import (
+    StateTaskLambda,
+)
+from moto.stepfunctions.parser.asl.eval.event.event_detail import EventDetails
 
 from tools.invoke_handler import error_outcome, run_handler
 
@@ -38,7 +49,12 @@ from .double import LocalEcr
 
 ROOT = Path(__file__).resolve().parents[2]
 HOOKED = (LambdaSimpleBackend, "invoke")
-"""The one moto method the hook replaces (moto 5.2.5 dispatches every Lambda Invoke there)."""
+"""The moto method the hook replaces (moto 5.2.5 dispatches every Lambda Invoke there)."""
+ERROR_NAMES = (StateTaskLambda, "_from_error")
+"""Also replaced while the hook is installed: for a task whose Resource is the function's ARN,
+moto 5.2.5 names every Lambda API error `Exception`, where Step Functions names it
+`Lambda.<code>` (`Lambda.TooManyRequestsException`, ...), as for `arn:aws:states:::lambda:invoke`
+tasks; a Retry on those names would never match in moto without this."""
 
 
 # --- moto's configuration ----------------------------------------------------------------
@@ -82,6 +98,16 @@ class Invocation:
     rss_mib: float | None = None
 
 
+class Throttled(JsonRESTError):
+    """Lambda's answer to an Invoke beyond the available concurrency (HTTP 429), which Step
+    Functions reports as `Lambda.TooManyRequestsException`."""
+
+    code = 429
+
+    def __init__(self) -> None:
+        super().__init__("TooManyRequestsException", "Rate Exceeded.")
+
+
 @dataclass
 class LambdaHook:
     """Runs the project's handlers for moto's Lambda Invoke; counts what happened.
@@ -89,9 +115,13 @@ class LambdaHook:
     `subprocess=True` runs each invocation in a fresh interpreter (cold, like a new Lambda
     container, and its peak RSS measured alone); otherwise handlers run on moto's thread in
     this process, whose environment must already hold the function's (`apply_environment`).
+    `throttle[handler] = n` refuses that handler's next n invocations as Lambda does when no
+    concurrency is left (`Throttled`), before running anything; `throttled` lists them.
     """
 
     subprocess: bool = False
+    throttle: Counter[str] = field(default_factory=Counter)
+    throttled: list[str] = field(default_factory=list)
     invocations: list[Invocation] = field(default_factory=list)
     active: int = 0
     peak: int = 0
@@ -112,13 +142,42 @@ class LambdaHook:
             response_headers: dict[str, str],
         ) -> bytes:
             function = backend.get_function(function_name, qualifier)
+            hook.refuse_if_throttled(str(function.handler))
             return hook.invoke(function, body, response_headers)
 
+        state_cls, state_name = ERROR_NAMES
+        original_from_error = getattr(state_cls, state_name)
+
+        def from_error(state: Any, env: Any, ex: Exception) -> Any:
+            if not isinstance(ex, ClientError):
+                return original_from_error(state, env, ex)
+            error = f"Lambda.{ex.response['Error']['Code']}"
+            return FailureEvent(
+                env=env,
+                error_name=CustomErrorName(error),
+                event_type=HistoryEventType.LambdaFunctionFailed,
+                event_details=EventDetails(  # type: ignore[typeddict-item]  # total=True in moto
+                    lambdaFunctionFailedEventDetails=LambdaFunctionFailedEventDetails(
+                        error=error, cause=str(ex.response["Error"].get("Message", ""))
+                    )
+                ),
+            )
+
         setattr(cls, name, invoke)
+        setattr(state_cls, state_name, from_error)
         try:
             yield self
         finally:
             setattr(cls, name, original)
+            setattr(state_cls, state_name, original_from_error)
+
+    def refuse_if_throttled(self, handler: str) -> None:
+        with self._lock:
+            if self.throttle[handler] <= 0:
+                return
+            self.throttle[handler] -= 1
+            self.throttled.append(handler)
+        raise Throttled
 
     def counts(self) -> Counter[str]:
         with self._lock:
