@@ -24,6 +24,7 @@ HUB = {
     "TARGET_ACCOUNTS": "111111111111",
     "TARGET_REGIONS": "eu-west-1,eu-central-1",
     "SPOKE_ROLE_NAME": "Spoke",
+    "STATE_MACHINE_ARN": "arn:aws:states:us-east-1:123456789012:stateMachine:Hub-Run",
 }
 OU = "ou-ab12-cd34ef56"
 ITEM = {"run": "r1", "index": 0, "target": {"account": "111111111111", "region": "eu-west-1"}}
@@ -48,6 +49,8 @@ def hub(**overrides: str) -> Settings:
         ({"WORK_BUCKET": "Bad_Bucket"}, "WORK_BUCKET"),
         ({"REGISTRY_ID": "222222222222"}, "REGISTRY_ID"),
         ({"WORK_BUCKET": ""}, "WORK_BUCKET"),  # targets without a hub
+        ({"STATE_MACHINE_ARN": ""}, "STATE_MACHINE_ARN"),
+        ({"STATE_MACHINE_ARN": "arn:aws:states:us-east-1:123456789012:execution:H:r"}, "STATE_"),
     ],
 )
 def test_hub_settings_are_refused_naming_the_variable(
