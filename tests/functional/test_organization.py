@@ -10,7 +10,6 @@ work bucket.
 
 from __future__ import annotations
 
-import fnmatch
 import json
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -31,6 +30,7 @@ from ecr_cleanup.organization import (
 )
 from ecr_cleanup.settings import Settings
 from tests.functional.conftest import NOW, OLD, SCHEDULED_EVENT, FakeContext, write_calls
+from tests.infra.cdk_helpers import allowed
 from tools.local_ecr import Faults, LocalEcr
 
 ACCOUNT = "123456789012"
@@ -531,19 +531,6 @@ def test_the_single_shape_still_fails_on_a_missing_named_repository(
 
 
 # --- the planner cannot delete (point 5) ---------------------------------------------------
-
-
-def allowed(policy: dict[str, Any], action: str) -> bool:
-    """Whether an Allow-only policy (no Deny, NotAction, NotResource or Condition) allows
-    ``action`` on some resource; IAM matches actions case-insensitively."""
-    for statement in policy["Statement"]:
-        assert statement["Effect"] == "Allow"
-        assert not {"NotAction", "NotResource", "Condition"} & set(statement)
-        actions = statement["Action"]
-        for pattern in [actions] if isinstance(actions, str) else actions:
-            if fnmatch.fnmatchcase(action.lower(), pattern.lower()):
-                return True
-    return False
 
 
 def ecr_actions() -> set[str]:
