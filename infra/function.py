@@ -318,13 +318,19 @@ def cleanup_policy(
 
 
 def cleanup_statements(
-    stack: Stack, config: CleanupConfig, *, account: str, regions: Sequence[str]
+    stack: Stack,
+    config: CleanupConfig,
+    *,
+    account: str,
+    regions: Sequence[str],
+    find_named: bool = False,
 ) -> list[iam.PolicyStatement]:
     """The cleanup's ECR (and in-use) statements for one account's registry in `regions`.
 
     The single shape's policy (with `account` the registry's, the stack's own region) and
     the organization shape's spoke role (infra/spoke.py: the spoke's account, every target
-    region) are both built here, so an action the cleanup starts using reaches both.
+    region, `find_named`: which configured names the target has) are both built here, so
+    an action the cleanup starts using reaches both.
     """
 
     def repository_arns(name: str, in_regions: Sequence[str] = regions) -> list[str]:
@@ -379,6 +385,21 @@ def cleanup_statements(
             ],
         ),
     ]
+    if find_named and not config.has_globs:
+        # The hub's cleanup asks which of an item's names the target has (DescribeRepositories
+        # with repositoryNames, authorized per named repository): an absent one is counted,
+        # not failed. With globs the listing statement below covers it.
+        statements.append(
+            iam.PolicyStatement(
+                sid="FindConfiguredRepositories",
+                actions=["ecr:DescribeRepositories"],
+                resources=[
+                    arn
+                    for name in repository_resource_names(config.repositories)
+                    for arn in repository_arns(name)
+                ],
+            )
+        )
     if config.has_globs:
         # To expand globs the function lists the registry: DescribeRepositories without
         # repositoryNames, which IAM authorizes against `repository/*` whatever the globs are,

@@ -34,6 +34,7 @@ from infra.function import RETENTION, CleanupFunction
 from infra.monitoring import Monitoring
 
 PLAN_HANDLER: Final = "ecr_cleanup.plan.handler"
+MAX_STATE_MACHINE_NAME: Final = 80
 SUMMARY_HANDLER: Final = "ecr_cleanup.summary.handler"
 WORK_EXPIRY_DAYS: Final = 7
 # A nightly run must end before the next one starts.
@@ -87,9 +88,17 @@ class OrganizationStack(Stack):
         self.regions = list(config.regions) or [Aws.REGION]
         self.failures = failures_queue(self)
         self.bucket = self._work_bucket()
-        environment = config.hub_environment(
-            regions=self.regions, work_bucket=self.bucket.bucket_name
-        )
+        # A fixed name, so the functions know their state machine's ARN without a reference
+        # to it (the state machine refers to them): each checks that a run is one of its
+        # RUNNING executions (states:DescribeExecution) before it writes anything.
+        self.state_machine_name = f"{self.stack_name[: MAX_STATE_MACHINE_NAME - 4]}-Run"
+        own = f"arn:{Aws.PARTITION}:states:{Aws.REGION}:{Aws.ACCOUNT_ID}"
+        self.state_machine_arn = f"{own}:stateMachine:{self.state_machine_name}"
+        self.executions_arn = f"{own}:execution:{self.state_machine_name}:*"
+        environment = {
+            **config.hub_environment(regions=self.regions, work_bucket=self.bucket.bucket_name),
+            "STATE_MACHINE_ARN": self.state_machine_arn,
+        }
 
         reservations = config.reservations()  # empty unless reserveConcurrency
 
@@ -193,7 +202,12 @@ class OrganizationStack(Stack):
             "Added by CDK for the Distributed Map: its own child executions, whose names are "
             "known at run time only."
         )
+        runs = (
+            "This state machine's executions (runs/<run>: the execution name, known at run "
+            "time only): the hub functions check that a run is RUNNING before writing."
+        )
         findings = {
+            f"arn:{partition}:states:{own}:execution:{self.state_machine_name}:*": runs,
             "*": "Only actions without resource-level permissions: X-Ray segments, and the "
             "state machine's log delivery (CloudWatch Logs' delivery APIs).",
             f"{bucket}/runs/*/items.json": work,
@@ -269,13 +283,19 @@ class OrganizationStack(Stack):
         check_membership: bool = False,
         read: bool = False,
     ) -> iam.PolicyDocument:
-        """One hub function's policy: its logs, its S3 keys, and the spoke roles if it
-        assumes them (never `sts:AssumeRole` on `*`)."""
+        """One hub function's policy: its logs, its S3 keys, this state machine's executions
+        (is a run RUNNING?), and the spoke roles if it assumes them (never
+        `sts:AssumeRole` on `*`)."""
         statements = [
             iam.PolicyStatement(
                 sid="WriteLogs",
                 actions=["logs:CreateLogStream", "logs:PutLogEvents"],
                 resources=[log_group.log_group_arn],
+            ),
+            iam.PolicyStatement(
+                sid="CheckTheRunIsRunning",
+                actions=["states:DescribeExecution"],
+                resources=[self.executions_arn],
             ),
             iam.PolicyStatement(
                 sid="WriteWork",
@@ -416,6 +436,7 @@ class OrganizationStack(Stack):
         machine = sfn.StateMachine(
             self,
             "Run",
+            state_machine_name=self.state_machine_name,
             comment="Plan the targets, clean every work item, summarize the run",
             definition_body=sfn.DefinitionBody.from_chainable(plan.next(clean).next(summarize)),
             state_machine_type=sfn.StateMachineType.STANDARD,

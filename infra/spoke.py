@@ -127,7 +127,7 @@ def spoke_template(config: CleanupConfig) -> dict[str, Any]:
         inline_policies={
             "Cleanup": iam.PolicyDocument(
                 statements=cleanup_statements(
-                    stack, config, account=Aws.ACCOUNT_ID, regions=regions
+                    stack, config, account=Aws.ACCOUNT_ID, regions=regions, find_named=True
                 )
             )
         },

@@ -3,26 +3,31 @@
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 from datetime import UTC, datetime
 from functools import cache
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.utilities.typing import LambdaContext
+from botocore.exceptions import BotoCoreError, ClientError
 
-from ecr_cleanup.cleanup import Deadline, run_cleanup
+from ecr_cleanup.batching import batches
+from ecr_cleanup.cleanup import Deadline, repositories_in_scope, run_cleanup
 from ecr_cleanup.clients import Clients, make_clients
-from ecr_cleanup.errors import ConfigError, InvalidRequest
+from ecr_cleanup.errors import ConfigError, InvalidRequest, describe_error
 from ecr_cleanup.organization import (
+    AlreadyWritten,
     Hub,
     LookupFailed,
     assume_spoke,
     make_hub,
-    put_json,
+    put_once,
     result_key,
     role_arn,
     session_name,
 )
+from ecr_cleanup.registry import BATCH_LIMIT, Registry
 from ecr_cleanup.report import RepositoryReport, RunReport
 from ecr_cleanup.request import Request, parse_request, parse_work_item
 from ecr_cleanup.sdk import check_sdk
@@ -51,7 +56,7 @@ def container() -> tuple[Settings, Clients]:
 @cache
 def hub() -> Hub:
     """Hub mode: the hub's own STS, Organizations and S3 clients, once per container."""
-    return make_hub(container()[0].max_workers)
+    return make_hub(container()[0])
 
 
 @logger.inject_lambda_context(clear_state=True)
@@ -109,15 +114,20 @@ def _account(context: LambdaContext) -> str | None:
 def _clean_target(settings: Settings, request: Request, context: LambdaContext) -> dict[str, Any]:
     """Hub mode: one work item, cleaned through the target's spoke role in its region.
 
-    The run's metrics come from the summary, once per run (emitting them here as well
-    would count every image twice). The result goes to WORK_BUCKET for the summary.
+    Only for a RUNNING execution of this state machine (``run``). A configured name the
+    target has no repository of is counted in ``absent``, not failed: OU targets need not
+    all hold every name. The run's metrics come from the summary, once per run (emitting
+    them here as well would count every image twice). The result goes to WORK_BUCKET once,
+    with the item's fields, for the summary to match against the item.
     """
     target, work = request.target, hub()
     assert target is not None and request.run is not None and request.index is not None
     logger.append_keys(account=target.account, region=target.region, run=request.run)
     logger.info("run starting", extra={"dry_run": request.dry_run, "source": "item"})
     arn = role_arn(work.partition, target.account, settings.spoke_role_name or "")
+    absent: list[str] = []
     try:
+        work.executions.check(request.run)  # DescribeExecution: before any target call
         work.membership.check(target.account, settings)  # ListParents: before any ECR call
         session = assume_spoke(work.sts, arn, session_name(request.run), target.region)
     except InvalidRequest as refusal:
@@ -127,18 +137,79 @@ def _clean_target(settings: Settings, request: Request, context: LambdaContext) 
         report = RunReport(dry_run=request.dry_run, error=f"nothing was deleted: {failure}")
     else:
         clients = make_clients(settings.max_workers, session=session)
-        report = _cleanup(settings, request, clients, context, account_id=target.account)
+        try:
+            names = request.repositories or tuple(
+                repositories_in_scope(Registry(clients.ecr), settings)
+            )
+            present, absent = _present(clients.ecr, names)
+        except (ClientError, BotoCoreError) as error:
+            report = RunReport(
+                dry_run=request.dry_run,
+                error=f"nothing was deleted: {describe_error(error)} (ecr:DescribeRepositories)",
+            )
+        else:
+            # No name left is no repository to clean, never "every repository in scope".
+            report = (
+                _cleanup(
+                    settings,
+                    replace(request, repositories=present),
+                    clients,
+                    context,
+                    account_id=target.account,
+                )
+                if present
+                else RunReport(dry_run=request.dry_run)
+            )
     result = report.as_dict()
+    result["absent"] = absent
+    result["totals"]["repositories_absent"] = len(absent)
     _log_run(report, result)
-    put_json(
-        work.s3,
-        settings.work_bucket or "",
-        result_key(request.run, request.index),
-        {"run": request.run, "index": request.index, "target": target.as_dict(), "result": result},
-    )
+    key = result_key(request.run, request.index)
+    try:
+        put_once(
+            work.s3,
+            settings.work_bucket or "",
+            key,
+            {
+                "run": request.run,
+                "index": request.index,
+                "target": target.as_dict(),
+                "dry_run": request.dry_run,
+                "repositories": (
+                    None if request.repositories is None else list(request.repositories)
+                ),
+                "result": result,
+            },
+        )
+    except AlreadyWritten as refusal:
+        # Another invocation for this item wrote first (a retry, or a direct invocation):
+        # its result stands and this one's is only in this log.
+        logger.error("result refused: the item's result exists", extra={"refusal": str(refusal)})  # noqa: TRY400
+        raise
     if report.failed:
         raise RunFailed(_failure_summary(report))
     return result
+
+
+def _present(ecr: Any, names: tuple[str, ...]) -> tuple[tuple[str, ...], list[str]]:
+    """``names`` split into the repositories the registry has and those it has not.
+
+    DescribeRepositories takes up to 100 names and fails whole when one is missing
+    (RepositoryNotFoundException); only then is each name of that batch asked alone.
+    """
+    found: set[str] = set()
+    for batch in batches(list(names), BATCH_LIMIT):
+        try:
+            answer = ecr.describe_repositories(repositoryNames=batch)
+            found.update(r["repositoryName"] for r in answer["repositories"])
+        except ecr.exceptions.RepositoryNotFoundException:
+            for name in batch:
+                try:
+                    ecr.describe_repositories(repositoryNames=[name])
+                    found.add(name)
+                except ecr.exceptions.RepositoryNotFoundException:
+                    pass
+    return tuple(n for n in names if n in found), [n for n in names if n not in found]
 
 
 def _log_run(report: RunReport, result: dict[str, Any]) -> None:

@@ -24,11 +24,35 @@ from ecr_cleanup.settings import Settings
 
 SESSION_NAME_PREFIX = "ecr-untagged-cleanup-"
 MEMBERSHIP_TTL_SECONDS = 300.0
+EXECUTION_TTL_SECONDS = 60.0
 MAX_OU_DEPTH = 6  # Organizations nests OUs five deep under the root
+# The plan's session policy: STS intersects it with the spoke role's, so the plan's
+# credentials can list repositories and nothing else (no BatchDeleteImage, no write).
+PLAN_ACTIONS = ("ecr:DescribeRepositories",)
+PLAN_SESSION_POLICY = json.dumps(
+    {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "PlanListsOnly",
+                "Effect": "Allow",
+                "Action": list(PLAN_ACTIONS),
+                "Resource": "*",
+            }
+        ],
+    },
+    separators=(",", ":"),
+)
+# S3's answers to a conditional write whose key exists (412) or is being written (409).
+_WRITTEN = frozenset({"PreconditionFailed", "ConditionalRequestConflict"})
 
 
 class LookupFailed(RuntimeError):
     """A call the organization shape needs failed; the message names it."""
+
+
+class AlreadyWritten(RuntimeError):
+    """A run's work object exists: items and results are written once, the first one stands."""
 
 
 class Membership:
@@ -118,13 +142,17 @@ def session_name(run: str, kind: str = "") -> str:
     return f"{SESSION_NAME_PREFIX}{kind}{run}"[:64]
 
 
-def assume_spoke(sts: Any, arn: str, name: str, region: str) -> boto3.Session:
+def assume_spoke(
+    sts: Any, arn: str, name: str, region: str, policy: str | None = None
+) -> boto3.Session:
     """A session in ``region`` with the spoke role's credentials, or LookupFailed.
 
     ``sts`` is the hub's client in its own region: botocore uses STS's regional endpoint.
+    ``policy`` (a session policy) narrows what the credentials may do.
     """
+    narrowed = {"Policy": policy} if policy is not None else {}
     try:
-        credentials = sts.assume_role(RoleArn=arn, RoleSessionName=name)["Credentials"]
+        credentials = sts.assume_role(RoleArn=arn, RoleSessionName=name, **narrowed)["Credentials"]
     except (ClientError, BotoCoreError) as error:
         raise LookupFailed(f"{describe_error(error)} (sts:AssumeRole on {arn})") from None
     return boto3.Session(
@@ -139,6 +167,67 @@ def target_of(item: dict[str, Any]) -> Target:
     return Target(item["target"]["account"], item["target"]["region"])
 
 
+def execution_arn(state_machine_arn: str, run: str) -> str:
+    """A STANDARD execution's ARN: the state machine's, ``execution`` for ``stateMachine``."""
+    prefix, _, name = state_machine_arn.rpartition(":stateMachine:")
+    return f"{prefix}:execution:{name}:{run}"
+
+
+def describe_running(sfn: Any, state_machine_arn: str, run: str) -> dict[str, Any]:
+    """DescribeExecution of ``run``, refused (InvalidRequest) unless it is a RUNNING
+    execution of ``state_machine_arn``: a direct invocation cannot name a finished run, a
+    made-up one, or another state machine's. A failed call is LookupFailed."""
+    arn = execution_arn(state_machine_arn, run)
+    try:
+        described: dict[str, Any] = sfn.describe_execution(executionArn=arn)
+    except ClientError as error:
+        if error.response.get("Error", {}).get("Code") == "ExecutionDoesNotExist":
+            raise InvalidRequest(
+                f"run: {run!r} is not an execution of {state_machine_arn}"
+            ) from None
+        raise LookupFailed(
+            f"states:DescribeExecution on {arn} failed: {describe_error(error)}"
+        ) from None
+    except BotoCoreError as error:
+        raise LookupFailed(
+            f"states:DescribeExecution on {arn} failed: {describe_error(error)}"
+        ) from None
+    if described.get("stateMachineArn") != state_machine_arn:
+        raise InvalidRequest(f"run: {run!r} is not an execution of {state_machine_arn}")
+    if described.get("status") != "RUNNING":
+        raise InvalidRequest(
+            f"run: execution {run!r} is {described.get('status')}, not RUNNING (a run's "
+            "work objects are written only while it runs)"
+        )
+    return described
+
+
+class Executions:
+    """Which runs are RUNNING executions of this state machine, by DescribeExecution.
+
+    A confirmation is remembered for a minute per container: the items of one run share
+    it, so a large run makes about one call per container rather than one per item.
+    """
+
+    def __init__(
+        self, sfn: Any, state_machine_arn: str, ttl_seconds: float = EXECUTION_TTL_SECONDS
+    ) -> None:
+        self._sfn = sfn
+        self._arn = state_machine_arn
+        self._ttl = ttl_seconds
+        self._confirmed: dict[str, float] = {}
+        self._lock = threading.Lock()
+
+    def check(self, run: str) -> None:
+        """Return if ``run`` is running, else raise InvalidRequest (or LookupFailed)."""
+        with self._lock:
+            if self._confirmed.get(run, 0.0) > time.monotonic():
+                return
+        describe_running(self._sfn, self._arn, run)
+        with self._lock:
+            self._confirmed[run] = time.monotonic() + self._ttl
+
+
 @dataclass(frozen=True, slots=True)
 class Hub:
     """The hub's own clients (its role, its region), created once per container."""
@@ -146,20 +235,25 @@ class Hub:
     sts: Any
     organizations: Any
     s3: Any
+    sfn: Any
     partition: str
     membership: Membership
+    executions: Executions
 
 
-def make_hub(max_workers: int) -> Hub:
+def make_hub(settings: Settings) -> Hub:
     session = boto3.Session()
-    config = client_config(max_workers)
+    config = client_config(settings.max_workers)
     organizations = session.client("organizations", config=config)
+    sfn = session.client("stepfunctions", config=config)
     return Hub(
         sts=session.client("sts", config=config),
         organizations=organizations,
         s3=session.client("s3", config=config),
+        sfn=sfn,
         partition=session.get_partition_for_region(session.region_name or "us-east-1"),
         membership=Membership(organizations),
+        executions=Executions(sfn, settings.state_machine_arn or ""),
     )
 
 
@@ -169,13 +263,34 @@ def hub_container(role: str) -> tuple[Settings, Hub]:
     settings = Settings.from_env(os.environ)
     if not settings.hub:
         raise ConfigError(f"WORK_BUCKET: the {role} runs only in the organization shape")
-    return settings, make_hub(settings.max_workers)
+    return settings, make_hub(settings)
 
 
 def put_json(s3: Any, bucket: str, key: str, value: Any) -> None:
     s3.put_object(
         Bucket=bucket, Key=key, Body=json.dumps(value).encode(), ContentType="application/json"
     )
+
+
+def put_once(s3: Any, bucket: str, key: str, value: Any) -> None:
+    """Write a work object only if its key is free (S3 conditional write, IfNoneMatch):
+    a second write, a direct invocation's or a retry's, raises AlreadyWritten and the
+    first object stands."""
+    try:
+        s3.put_object(
+            Bucket=bucket,
+            Key=key,
+            Body=json.dumps(value).encode(),
+            ContentType="application/json",
+            IfNoneMatch="*",
+        )
+    except ClientError as error:
+        if error.response.get("Error", {}).get("Code") in _WRITTEN:
+            raise AlreadyWritten(
+                f"s3://{bucket}/{key} exists: a run's items and results are written once, "
+                "and the first one stands"
+            ) from None
+        raise
 
 
 def get_json(s3: Any, bucket: str, key: str) -> Any:

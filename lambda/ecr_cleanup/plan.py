@@ -4,6 +4,11 @@ Event: ``{"run": <execution name>, "input": <scheduled event or {"dry_run": bool
 Writes ``runs/<run>/items.json`` (a JSON array, read by the Distributed Map's ItemReader,
 so no item list crosses the 256 KiB state payload) and returns
 ``{"bucket", "key", "run", "items", "dry_run"}``.
+
+Only for a RUNNING execution of this state machine named ``run`` whose input is ``input``
+(DescribeExecution), and only once: items.json is a conditional write, so a direct
+invocation can neither replace a run's items nor plan them from another input. It assumes
+each spoke role with a session policy that allows listing repositories and nothing else.
 """
 
 from __future__ import annotations
@@ -23,11 +28,14 @@ from ecr_cleanup.clients import make_clients
 from ecr_cleanup.errors import ConfigError, InvalidRequest, describe_error
 from ecr_cleanup.handler import logger
 from ecr_cleanup.organization import (
+    PLAN_SESSION_POLICY,
+    AlreadyWritten,
     Hub,
     LookupFailed,
     assume_spoke,
+    describe_running,
     hub_container,
-    put_json,
+    put_once,
     resolve_accounts,
     role_arn,
     session_name,
@@ -60,6 +68,11 @@ def handler(event: Any, context: LambdaContext) -> dict[str, Any]:
         logger.error("refused before any AWS call", extra={"refusal": str(refusal)})
         raise
     run = planned.run
+    try:
+        check_execution(work, settings, planned)
+    except InvalidRequest as refusal:
+        logger.error("refused before any target call", extra={"refusal": str(refusal)})
+        raise
     accounts = resolve_accounts(work.organizations, settings)
     with ThreadPoolExecutor(settings.max_workers, thread_name_prefix="target") as pool:
         per_account = list(
@@ -71,7 +84,11 @@ def handler(event: Any, context: LambdaContext) -> dict[str, Any]:
     ]
     key = f"runs/{run}/items.json"
     bucket = settings.work_bucket or ""
-    put_json(work.s3, bucket, key, items)
+    try:
+        put_once(work.s3, bucket, key, items)
+    except AlreadyWritten as refusal:
+        logger.error("plan refused: the run's items exist", extra={"refusal": str(refusal)})
+        raise
     failed = [item for item in items if "error" in item]
     log = logger.error if failed else logger.info
     log(
@@ -94,6 +111,19 @@ def handler(event: Any, context: LambdaContext) -> dict[str, Any]:
     }
 
 
+def check_execution(work: Hub, settings: Settings, planned: PlanEvent) -> None:
+    """``run`` is a RUNNING execution of this state machine and ``input`` its input, else
+    InvalidRequest: the items are planned from what started the run, never from a direct
+    invocation's own input."""
+    described = describe_running(work.sfn, settings.state_machine_arn or "", planned.run)
+    try:
+        started_with = json.loads(described.get("input") or "null")
+    except ValueError:
+        started_with = None
+    if started_with != planned.input:
+        raise InvalidRequest(f"input: not the input execution {planned.run!r} started with")
+
+
 def plan_account(
     settings: Settings, work: Hub, request: Request, run: str, account: str
 ) -> list[dict[str, Any]]:
@@ -105,7 +135,9 @@ def plan_account(
     targets = [Target(account, region) for region in settings.target_regions]
     arn = role_arn(work.partition, account, settings.spoke_role_name or "")
     try:
-        session = assume_spoke(work.sts, arn, session_name(run, "plan-"), targets[0].region)
+        session = assume_spoke(
+            work.sts, arn, session_name(run, "plan-"), targets[0].region, PLAN_SESSION_POLICY
+        )
     except LookupFailed as failure:
         return [{"target": t.as_dict(), "error": str(failure)} for t in targets]
     credentials = session.get_credentials()

@@ -119,6 +119,7 @@ HUB_VARIABLES = frozenset(
         "SPOKE_ROLE_NAME",
         "REPOSITORIES_PER_ITEM",
         "WORK_BUCKET",
+        "STATE_MACHINE_ARN",
     }
 )
 ACCOUNT_ID = re.compile(r"[0-9]{12}")
@@ -126,6 +127,9 @@ OU_ID = re.compile(r"ou-[0-9a-z]{4,32}-[a-z0-9]{8,32}")
 REGION = re.compile(r"[a-z]{2}(-[a-z]+)+-[0-9]{1,2}")
 ROLE_NAME = re.compile(r"[A-Za-z0-9_+=,.@-]{1,64}")
 BUCKET_NAME = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
+STATE_MACHINE_ARN = re.compile(
+    r"arn:aws[a-z-]*:states:[a-z]{2}(-[a-z]+)+-[0-9]{1,2}:[0-9]{12}:stateMachine:[A-Za-z0-9_-]{1,80}"
+)
 
 Names = tuple[str, ...]
 
@@ -166,6 +170,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     spoke_role_name: str | None = field(default=None, name="SPOKE_ROLE_NAME")
     repositories_per_item: PerItem = field(default=50, name="REPOSITORIES_PER_ITEM")
     work_bucket: str | None = field(default=None, name="WORK_BUCKET")
+    # The hub's own state machine: a hub function works only for its running executions.
+    state_machine_arn: str | None = field(default=None, name="STATE_MACHINE_ARN")
 
     @classmethod
     def from_env(cls, environ: Mapping[str, object]) -> Settings:
@@ -197,6 +203,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             for name, value in (
                 ("TARGET_ACCOUNTS", self.target_accounts),
                 ("TARGET_ORGANIZATIONAL_UNITS", self.target_organizational_units),
+                ("STATE_MACHINE_ARN", self.state_machine_arn),
             ):
                 if value:
                     return f"{name} is set but WORK_BUCKET is not (hub mode needs both)"
@@ -210,6 +217,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             return "TARGET_REGIONS must name a region when WORK_BUCKET is set"
         if self.spoke_role_name is None:
             return "SPOKE_ROLE_NAME is required when WORK_BUCKET is set"
+        if self.state_machine_arn is None:
+            return "STATE_MACHINE_ARN is required when WORK_BUCKET is set"
         if self.registry_id is not None:
             return (
                 "REGISTRY_ID must be empty when WORK_BUCKET is set "
@@ -255,4 +264,5 @@ READERS: dict[str, Callable[[object], object]] = {
     "spoke_role_name": _optional(ROLE_NAME, "an IAM role name (1 to 64 of A-Za-z0-9_+=,.@-)"),
     "repositories_per_item": _count,
     "work_bucket": _optional(BUCKET_NAME, "an S3 bucket name"),
+    "state_machine_arn": _optional(STATE_MACHINE_ARN, "a Step Functions state machine ARN"),
 }

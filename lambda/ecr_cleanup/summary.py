@@ -3,7 +3,10 @@
 Event: the plan's output ``{"bucket", "key", "run", "items", "dry_run"}`` (the map keeps
 its own results out of the state: they are in ``runs/<run>/results/<index>.json``). An
 item failed when the plan marked it (``error``), when it left no result (its cleanup
-invocation failed before writing one) or when its result failed. Writes
+invocation failed before writing one), when its result is another item's (run, index,
+target, dry run or repositories differ: written by a direct invocation) or when its
+result failed. A configured repository a target does not have counts in
+``repositories_absent``, not as a failure. Runs only for a RUNNING execution. Writes
 ``runs/<run>/summary.json`` and returns the same summary (trimmed if it would not fit in
 a state's payload); raises after logging when an item failed, so the execution fails.
 """
@@ -24,7 +27,14 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from ecr_cleanup.errors import ConfigError, InvalidRequest, describe_error
 from ecr_cleanup.handler import RunFailed, logger, metrics
-from ecr_cleanup.organization import Hub, get_json, hub_container, put_json, result_key
+from ecr_cleanup.organization import (
+    Hub,
+    describe_running,
+    get_json,
+    hub_container,
+    put_json,
+    result_key,
+)
 from ecr_cleanup.report import COUNTS, RunReport
 from ecr_cleanup.request import RunName, validated
 from ecr_cleanup.settings import Settings
@@ -62,6 +72,11 @@ def handler(event: Any, context: LambdaContext) -> dict[str, Any]:
         planned = parse_event(event, settings)
     except (ConfigError, InvalidRequest) as refusal:
         logger.error("refused before any AWS call", extra={"refusal": str(refusal)})
+        raise
+    try:
+        describe_running(work.sfn, settings.state_machine_arn or "", planned.run)
+    except InvalidRequest as refusal:
+        logger.error("refused before reading the run", extra={"refusal": str(refusal)})
         raise
     items: list[dict[str, Any]] = get_json(work.s3, planned.bucket, planned.key)
     with ThreadPoolExecutor(settings.max_workers, thread_name_prefix="result") as pool:
@@ -104,7 +119,26 @@ def _outcome(work: Hub, planned: SummaryEvent, item: dict[str, Any]) -> dict[str
         return {**item, "error": f"result unreadable: {describe_error(error)}"}
     except BotoCoreError as error:
         return {**item, "error": f"result unreadable: {describe_error(error)}"}
+    if mismatch := foreign(item, stored):
+        return {**item, "error": f"result not this item's: {mismatch}"}
     return {**item, "result": stored["result"]}
+
+
+BELONGS = ("run", "index", "target", "dry_run", "repositories")
+"""What a result repeats of its item; results are written once, so a direct invocation
+that wrote first for an item, with other values, must not pass for the item's result."""
+
+
+def foreign(item: dict[str, Any], stored: Any) -> str | None:
+    """How ``stored`` (a results/<index>.json) differs from ``item``, or None if it is its."""
+    if not isinstance(stored, dict) or not isinstance(stored.get("result"), dict):
+        return "not a result object"
+    for field in BELONGS:
+        if stored.get(field) != item.get(field):
+            return f"{field} is {stored.get(field)!r}, the item's is {item.get(field)!r}"
+    if stored["result"].get("dry_run") != item.get("dry_run"):
+        return f"result.dry_run is {stored['result'].get('dry_run')!r}"
+    return None
 
 
 def result_failed(result: dict[str, Any]) -> bool:
@@ -174,7 +208,7 @@ def _entry(keys: dict[str, str]) -> dict[str, Any]:
         "items_failed": 0,
         "incomplete": 0,
         "processed": 0,
-        "totals": RunReport(dry_run=False).totals(),
+        "totals": {**RunReport(dry_run=False).totals(), "repositories_absent": 0},
     }
 
 
@@ -196,6 +230,7 @@ def _merge(into: dict[str, Any], entry: dict[str, Any]) -> None:
 def _sum_totals(into: dict[str, Any], totals: dict[str, Any]) -> None:
     for key in (*COUNTS, "repositories", "repositories_failed"):
         into[key] += totals[key]
+    into["repositories_absent"] += totals.get("repositories_absent", 0)
     for reason, value in totals["kept"].items():
         into["kept"][reason] = into["kept"].get(reason, 0) + value
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fnmatch
 import json
 from collections.abc import Mapping
 from functools import cache
@@ -85,3 +86,16 @@ def resources_for(statements: list[dict[str, Any]], action: str) -> list[object]
         if statement["Effect"] == "Allow" and action in statement["Action"]
         for resource in statement["Resource"]
     ]
+
+
+def allowed(policy: dict[str, Any], action: str) -> bool:
+    """Whether an Allow-only policy (no Deny, NotAction, NotResource or Condition) allows
+    ``action`` on some resource; IAM matches actions case-insensitively."""
+    for statement in policy["Statement"]:
+        assert statement["Effect"] == "Allow"
+        assert not {"NotAction", "NotResource", "Condition"} & set(statement)
+        actions = statement["Action"]
+        for pattern in [actions] if isinstance(actions, str) else actions:
+            if fnmatch.fnmatchcase(action.lower(), pattern.lower()):
+                return True
+    return False

@@ -9,7 +9,7 @@ import pytest
 
 from infra.config import CleanupConfig, ConfigError
 from infra.spoke import spoke_template
-from tests.infra.cdk_helpers import cdk_context, make_app, render, template_for
+from tests.infra.cdk_helpers import allowed, cdk_context, make_app, render, template_for
 
 ORG = {
     "accounts": "111111111111,222222222222",
@@ -200,3 +200,91 @@ def test_the_spoke_template_has_no_assets_a_trust_policy_and_an_exclusion() -> N
 def test_invalid_organization_keys_are_named(overrides: dict[str, str], key: str) -> None:
     with pytest.raises(ConfigError, match=f"'{key}'"):
         make_app(**overrides)
+
+
+def test_hub_functions_may_describe_only_this_state_machines_executions() -> None:
+    """Each hub function refuses a run that is not a RUNNING execution of its own state
+    machine (DescribeExecution); the name is fixed so the functions know the ARN without a
+    reference to the state machine (which refers to them: a cycle)."""
+    template = template_for(**ORG)
+    (machine,) = template.find_resources("AWS::StepFunctions::StateMachine").values()
+    name = machine["Properties"]["StateMachineName"]
+    assert name == "EcrUntaggedCleanup-Run"
+    own = "arn:aws:states:eu-west-1:111122223333"
+    functions = template.find_resources("AWS::Lambda::Function")
+    assert len(functions) == 3
+    for function in functions.values():
+        variables = function["Properties"]["Environment"]["Variables"]
+        assert render(variables["STATE_MACHINE_ARN"]) == f"{own}:stateMachine:{name}"
+    roles = {
+        logical: role
+        for logical, role in template.find_resources("AWS::IAM::Role").items()
+        if any(
+            function["Properties"]["Role"] == {"Fn::GetAtt": [logical, "Arn"]}
+            for function in functions.values()
+        )
+    }
+    assert len(roles) == 3
+    for role in roles.values():
+        granted = [
+            render(s)
+            for policy in role["Properties"]["Policies"]
+            for s in policy["PolicyDocument"]["Statement"]
+            if any(str(a).startswith("states:") for a in as_list(s["Action"]))
+        ]
+        assert granted == [
+            {
+                "Sid": "CheckTheRunIsRunning",
+                "Action": "states:DescribeExecution",
+                "Effect": "Allow",
+                "Resource": f"{own}:execution:{name}:*",
+            }
+        ]
+
+
+def _spoke_role(config: CleanupConfig) -> Any:
+    """The spoke template's IAM role resource."""
+    resources = spoke_template(config)["Resources"].values()
+    (role,) = [r for r in resources if r["Type"] == "AWS::IAM::Role"]
+    return role
+
+
+@pytest.mark.parametrize(
+    ("repositories", "sid"),
+    [("app,web", "FindConfiguredRepositories"), ("app-*", "ListRepositories")],
+)
+def test_the_spoke_lets_the_cleanup_find_which_names_a_target_has(
+    repositories: str, sid: str
+) -> None:
+    resource = _spoke_role(_config(repositories=repositories))
+    policy = [
+        render(s) for s in resource["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]
+    ]
+    (describe,) = [s for s in policy if "ecr:DescribeRepositories" in as_list(s["Action"])]  # type: ignore[index]
+    assert describe["Sid"] == sid  # type: ignore[index]
+    if sid == "FindConfiguredRepositories":
+        assert describe["Resource"] == [  # type: ignore[index]
+            f"arn:aws:ecr:{region}:111122223333:repository/{name}"
+            for name in ("app", "web")
+            for region in ("eu-west-1", "us-east-1")
+        ]
+
+
+def test_the_plans_session_policy_allows_no_action_of_the_spoke_role_but_listing() -> None:
+    """moto enforces no IAM: the plan's session policy (ecr_cleanup.organization) is
+    evaluated here against every action the spoke role grants and every ECR operation."""
+    import botocore.session  # noqa: PLC0415
+
+    from ecr_cleanup.organization import PLAN_SESSION_POLICY  # noqa: PLC0415
+
+    session = json.loads(PLAN_SESSION_POLICY)
+    resource = _spoke_role(_config(repositories="app-*"))
+    granted = {
+        str(action)
+        for s in resource["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]
+        for action in as_list(s["Action"])
+    }
+    assert "ecr:BatchDeleteImage" in granted
+    operations = botocore.session.get_session().get_service_model("ecr").operation_names
+    every = granted | {f"ecr:{operation}" for operation in operations}
+    assert {action for action in every if allowed(session, action)} == {"ecr:DescribeRepositories"}

@@ -30,6 +30,7 @@ from tests.org.conftest import (
     TARGETS,
     Organization,
     Setup,
+    _clear_caches,
     hub_template,
 )
 from tools.local_ecr import stepfunctions as local_sfn
@@ -219,3 +220,34 @@ def test_only_what_moto_cannot_parse_is_adapted() -> None:
     assert clean_adapted["ToleratedFailurePercentage"] == 100.0
     clean_adapted["ToleratedFailurePercentage"] = clean["ToleratedFailurePercentage"]
     assert adapted == definition
+
+
+def test_after_the_execution_ends_its_work_objects_stay_as_written(
+    organization: Organization,
+) -> None:
+    """The handlers ran inside a RUNNING execution (moto's interpreter); once it has
+    ended, a direct invocation naming it is refused and writes nothing. (A warm container
+    remembers a confirmed run for EXECUTION_TTL_SECONDS: this is a new one.)"""
+    execution = organization.run({"dry_run": True}, name="preview")
+    assert execution["status"] == "SUCCEEDED", execution.get("cause")
+    items = organization.work_object("runs/preview/items.json")
+    result = organization.work_object("runs/preview/results/0.json")
+    before = organization.images()
+
+    class Context:
+        function_name = "cleanup"
+        memory_limit_in_mb = 256
+        invoked_function_arn = f"arn:aws:lambda:us-east-1:{HUB_ACCOUNT}:function:cleanup"
+        aws_request_id = "after"
+
+        @staticmethod
+        def get_remaining_time_in_millis() -> int:
+            return 900_000
+
+    _clear_caches()
+    organization.hub.clear_calls()
+    with pytest.raises(InvalidRequest, match="is SUCCEEDED, not RUNNING"):
+        cleanup_handler.handler({**items[0], "repositories": ["app"]}, Context())
+    assert [call.operation for call in organization.hub.calls] == ["DescribeExecution"]
+    assert organization.work_object("runs/preview/results/0.json") == result
+    assert organization.images() == before

@@ -10,7 +10,13 @@ import pytest
 from botocore.exceptions import ClientError
 
 from ecr_cleanup.errors import ConfigError, InvalidRequest
-from ecr_cleanup.organization import LookupFailed, Membership, session_name
+from ecr_cleanup.organization import (
+    Executions,
+    LookupFailed,
+    Membership,
+    execution_arn,
+    session_name,
+)
 from ecr_cleanup.plan import chunks
 from ecr_cleanup.report import RepositoryReport, RunReport
 from ecr_cleanup.request import Target, parse_plan_input, parse_request, parse_work_item
@@ -24,6 +30,7 @@ HUB = {
     "TARGET_ACCOUNTS": "111111111111",
     "TARGET_REGIONS": "eu-west-1,eu-central-1",
     "SPOKE_ROLE_NAME": "Spoke",
+    "STATE_MACHINE_ARN": "arn:aws:states:us-east-1:123456789012:stateMachine:Hub-Run",
 }
 OU = "ou-ab12-cd34ef56"
 ITEM = {"run": "r1", "index": 0, "target": {"account": "111111111111", "region": "eu-west-1"}}
@@ -48,6 +55,8 @@ def hub(**overrides: str) -> Settings:
         ({"WORK_BUCKET": "Bad_Bucket"}, "WORK_BUCKET"),
         ({"REGISTRY_ID": "222222222222"}, "REGISTRY_ID"),
         ({"WORK_BUCKET": ""}, "WORK_BUCKET"),  # targets without a hub
+        ({"STATE_MACHINE_ARN": ""}, "STATE_MACHINE_ARN"),
+        ({"STATE_MACHINE_ARN": "arn:aws:states:us-east-1:123456789012:execution:H:r"}, "STATE_"),
     ],
 )
 def test_hub_settings_are_refused_naming_the_variable(
@@ -222,3 +231,52 @@ def test_summary_fits_a_state_payload() -> None:
     assert fitted["omitted"][0] == "repositories" and fitted["totals"]["deleted"] == 3000
     small = summarize("r", False, outcomes[:2])
     assert fit(small, ("repositories",)) == small
+
+
+MACHINE = HUB["STATE_MACHINE_ARN"]
+
+
+class FakeStepFunctions:
+    """DescribeExecution over fixed executions: run -> (state machine ARN, status)."""
+
+    def __init__(self, executions: dict[str, tuple[str, str]], code: str | None = None) -> None:
+        self.executions, self.code, self.calls = executions, code, 0
+
+    def describe_execution(self, executionArn: str) -> dict[str, Any]:
+        self.calls += 1
+        if self.code:
+            raise ClientError({"Error": {"Code": self.code, "Message": "no"}}, "Describe")
+        run = executionArn.rsplit(":", 1)[1]
+        if run not in self.executions or executionArn != execution_arn(MACHINE, run):
+            error = {"Error": {"Code": "ExecutionDoesNotExist", "Message": "no"}}
+            raise ClientError(error, "DescribeExecution")  # type: ignore[arg-type]
+        machine, status = self.executions[run]
+        return {"executionArn": executionArn, "stateMachineArn": machine, "status": status}
+
+
+def test_executions_remember_only_a_running_confirmation() -> None:
+    other = MACHINE.replace("Hub-Run", "Other")
+    sfn = FakeStepFunctions(
+        {"night": (MACHINE, "RUNNING"), "done": (MACHINE, "SUCCEEDED"), "odd": (other, "RUNNING")}
+    )
+    executions = Executions(sfn, MACHINE)
+    assert execution_arn(MACHINE, "night") == (
+        "arn:aws:states:us-east-1:123456789012:execution:Hub-Run:night"
+    )
+    executions.check("night")
+    executions.check("night")  # remembered
+    assert sfn.calls == 1
+    for run, reason in (
+        ("done", "SUCCEEDED, not RUNNING"),
+        ("odd", "not an execution of"),
+        ("ghost", "not an execution of"),
+    ):
+        for _ in range(2):
+            with pytest.raises(InvalidRequest, match=reason):
+                executions.check(run)
+    assert sfn.calls == 7  # a refusal is asked again
+
+
+def test_executions_fail_closed() -> None:
+    with pytest.raises(LookupFailed, match=r"states:DescribeExecution.*AccessDenied"):
+        Executions(FakeStepFunctions({}, code="AccessDeniedException"), MACHINE).check("night")

@@ -396,8 +396,11 @@ def deploy_hub(hub: LocalEcr, template: Mapping[str, Any]) -> Hub:
     raw = properties.get("DefinitionString") or json.dumps(properties["Definition"])
     definition = json.loads(resolve(raw, names, attributes))
     sfn = hub._internal_client("stepfunctions")
+    # The template's own name when it sets one (the hub's functions know their state machine
+    # by it), else the logical id.
+    machine_name = resolve(properties.get("StateMachineName", machine_logical[:80]), names, {})
     arn = sfn.create_state_machine(
-        name=machine_logical[:80],
+        name=str(machine_name),
         definition=json.dumps(adapt_for_moto(definition)),
         roleArn=role,
         type=properties.get("StateMachineType", "STANDARD"),
