@@ -459,11 +459,13 @@ def minimum_calls(scenario: Scenario) -> dict[str, int]:
     r, u = scenario.repositories, scenario.untagged
     return {
         "DescribeRepositories": math.ceil(r / 1000),
-        "ListImages": r * (math.ceil(u / 1000) + 1),  # + the tags read again before deleting
+        # + the tags, read again right before the one deletion wave (one page: one tag)
+        "ListImages": r * (math.ceil(u / 1000) + 1),
         # + the tagged, archived and restoring (ACTIVATING) pages
         "DescribeImages": r * (math.ceil(u / 100) + 3),
         "BatchDeleteImage": r * math.ceil(u / 100),
         "ListTagsForResource": r,  # the opt-out tag, once per repository
+        "GetRepositoryPolicy": r,  # who may pull (sharedRepositories=keep), once per repository
     }
 
 

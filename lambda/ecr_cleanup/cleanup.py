@@ -560,7 +560,9 @@ def _bound_unreadable(
         logger.warning(
             "unreadable index", extra={"repository": name, "digest": digest, "reason": why}
         )
-        limit = pushed[digest]
+        limit = pushed.get(digest)
+        if limit is None:  # not an index this scan asked for: its answer cannot be placed
+            raise UnreadableIndex(f"index {digest or '(no digest)'}: {why}")
         children[digest] = tuple(
             d for d, image in untagged.items() if image.pushed_at <= limit and d != digest
         )
