@@ -288,7 +288,9 @@ def run_cleanup(
             deadline.check()
             regional = clients.in_region(region)
             check_sdk(regional)  # their models, before their first call
-            with _paced(deadline, regional.ecs, regional.lambda_):
+            with _paced(
+                deadline, regional.ecs, regional.lambda_, regional.batch, regional.app_runner
+            ):
                 digests |= in_use_digests(
                     regional.ecs,
                     regional.lambda_,
@@ -297,6 +299,8 @@ def run_cleanup(
                     registry_id=settings.registry_id or replication.own_account,
                     task_definition_revisions=settings.task_definition_revisions,
                     max_workers=settings.max_workers,
+                    batch=regional.batch,
+                    app_runner=regional.app_runner,
                 )
         return frozenset(digests)
 
@@ -366,6 +370,7 @@ def _paced(deadline: Deadline, *lookup_clients: Any) -> Iterator[None]:
     def check(**_: Any) -> None:
         deadline.check()
 
+    lookup_clients = tuple(client for client in lookup_clients if client is not None)
     for client in lookup_clients:
         client.meta.events.register("before-call", check, unique_id=_PACED)
     try:
