@@ -619,7 +619,7 @@ def _replicas_in_use(job: Job, name: str, doomed: list[str]) -> dict[str, Reason
     for region in job.replica_regions[name]:
         replica = job.regional(region)
         try:
-            for details in job.each(partial(replica.describe_without_pulls, name), doomed):
+            for details in job.each(partial(replica.describe, name, pulls=False), doomed):
                 for detail in details:
                     pulled = _utc(detail.get("lastRecordedPullTime"))
                     if detail.get("imageTags") or (window and pulled and pulled > since):
