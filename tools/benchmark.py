@@ -448,7 +448,7 @@ def _time_in_use_lookups() -> dict[str, float]:
 
         return measured
 
-    targets = [(cleanup, "in_use_digests", IN_USE_PHASE)]
+    targets = [(cleanup, "workloads", IN_USE_PHASE)]
     targets += [(in_use, name, source) for source, name in SOURCE_FUNCTIONS.items()]
     for module, name, label in targets:
         setattr(module, name, timed(label, getattr(module, name)))

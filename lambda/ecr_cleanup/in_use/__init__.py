@@ -13,8 +13,10 @@ all (fail closed).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 from ecr_cleanup.image_ref import ImageRef
 from ecr_cleanup.in_use.app_runner import app_runner_references
@@ -25,7 +27,38 @@ from ecr_cleanup.in_use.running_tasks import running_task_references
 from ecr_cleanup.in_use.services import service_references
 from ecr_cleanup.in_use.task_definitions import task_definition_references
 
-__all__ = ["LookupFailed", "in_use_digests", "in_use_references"]
+if TYPE_CHECKING:
+    from ecr_cleanup.clients import Clients
+    from ecr_cleanup.settings import Settings
+
+__all__ = ["LookupFailed", "Workloads", "in_use_digests", "in_use_references", "workloads"]
+
+
+@dataclass(frozen=True, slots=True)
+class Workloads:
+    """What one account and region's workloads pin, in any registry.
+
+    ``held``: repositories, as (account, region, repository), that a running image of
+    unknown digest holds (a source that cannot name the manifest digest), and why.
+    """
+
+    references: frozenset[ImageRef] = frozenset()
+    held: Mapping[tuple[str, str, str], str] = field(default_factory=dict)
+
+
+def workloads(regional: Clients, settings: Settings) -> Workloads:
+    """Every in-use source of one account and region, with the settings' knobs; the one
+    entry point for the single shape's lookups and the organization's scan."""
+    return Workloads(
+        references=in_use_references(
+            regional.ecs,
+            regional.lambda_,
+            task_definition_revisions=settings.task_definition_revisions,
+            max_workers=settings.max_workers,
+            batch=regional.batch,
+            app_runner=regional.app_runner,
+        )
+    )
 
 
 def in_use_digests(
