@@ -126,11 +126,9 @@ def seed_target(target: LocalEcr) -> Seeded:
 
 def _clear_caches() -> None:
     """The handlers build settings and clients once per container: each test is a new one."""
-    import ecr_cleanup.handler  # noqa: PLC0415
-    import ecr_cleanup.plan  # noqa: PLC0415
-    import ecr_cleanup.summary  # noqa: PLC0415
+    from ecr_cleanup.hub import clean, keep, plan, scan, summary  # noqa: PLC0415
 
-    for module in (ecr_cleanup.handler, ecr_cleanup.plan, ecr_cleanup.summary):
+    for module in (clean, keep, plan, scan, summary):
         for value in vars(module).values():
             clear = getattr(value, "cache_clear", None)
             if callable(clear):
