@@ -19,8 +19,8 @@ pytest.importorskip("ecr_cleanup.hub.summary", reason="the organization handlers
 if "accounts" not in infra_config.CONTEXT_KEYS:
     pytest.skip("the organization stack is not built yet", allow_module_level=True)
 
-from ecr_cleanup.hub import clean as cleanup_handler
 from ecr_cleanup.errors import InvalidRequest
+from ecr_cleanup.hub import clean as cleanup_handler
 from tests.org.conftest import (
     ACCOUNTS,
     HUB_ACCOUNT,
