@@ -24,7 +24,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from ecr_cleanup.clients import client_config
 from ecr_cleanup.errors import ConfigError, InvalidRequest, describe_error
-from ecr_cleanup.in_use import LookupFailed  # one class: a failed lookup fails closed
+from ecr_cleanup.in_use import LookupFailed as LookupFailed  # one class: fails closed
 from ecr_cleanup.request import Target
 from ecr_cleanup.settings import Settings
 
