@@ -24,9 +24,11 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from ecr_cleanup.clients import client_config
 from ecr_cleanup.errors import ConfigError, InvalidRequest, describe_error
-from ecr_cleanup.in_use import LookupFailed as LookupFailed  # one class: fails closed
+from ecr_cleanup.in_use import LookupFailed  # one class: fails closed
 from ecr_cleanup.request import Target
 from ecr_cleanup.settings import Settings
+
+__all__ = ["AlreadyWritten", "Hub", "LookupFailed", "Membership", "assume_spoke", "put_once"]
 
 SESSION_NAME_PREFIX = "ecr-untagged-cleanup-"
 MEMBERSHIP_TTL_SECONDS = 300.0
