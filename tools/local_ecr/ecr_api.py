@@ -194,10 +194,9 @@ def _replay_deletions(registry: Registry, name: str, deleted: list[dict[str, str
             there = Registry(destination["registryId"], destination["region"])
             if (there.account_id, there.region) == (registry.account_id, registry.region):
                 continue
-            try:
-                table = there.repository(name)
-            except Exception:  # noqa: BLE001 - no such repository there: nothing to replay
-                continue
+            if name not in there.repository_names():
+                continue  # no such repository there: nothing to replay
+            table = there.repository(name)
             for digest in digests:
                 if table.find({"imageDigest": digest}) is not None:
                     table.remove(digest)
