@@ -54,6 +54,9 @@ class Route:
     labels: tuple[str, ...]
     required_query: tuple[str, ...]
     operation: Any
+    required_headers: tuple[str, ...] = ()
+    """WSGI names of the headers the operation requires: S3's PutObject and CopyObject
+    share one method and path, and only CopyObject's `x-amz-copy-source` tells them apart."""
 
 
 def identify(environ: dict[str, Any], body: bytes, account: str = "") -> WireRequest:
@@ -79,6 +82,8 @@ def identify(environ: dict[str, Any], body: bytes, account: str = "") -> WireReq
         if route.method != method or match is None:
             continue
         if any(key not in query for key in route.required_query):
+            continue
+        if any(header not in environ for header in route.required_headers):
             continue
         params = _rest_params(route, match, query, body)
         call = Call(service, route.operation.name, params, **where)
@@ -172,12 +177,25 @@ def _rest_routes(service: str) -> tuple[Route, ...]:
                 regex += re.escape(part)
                 literal += len(part)
         required = tuple(item.split("=")[0] for item in query.split("&") if item)
+        headers = _required_headers(operation)
         route = Route(
-            operation.http["method"], re.compile(regex), tuple(labels), required, operation
+            operation.http["method"], re.compile(regex), tuple(labels), required, operation, headers
         )
-        routes.append((literal + 10 * len(required), route))
+        routes.append((literal + 10 * (len(required) + len(headers)), route))
     routes.sort(key=lambda item: -item[0])
     return tuple(route for _, route in routes)
+
+
+def _required_headers(operation: Any) -> tuple[str, ...]:
+    """The WSGI environ keys (`HTTP_X_AMZ_COPY_SOURCE`) of the operation's required headers."""
+    shape = operation.input_shape
+    if shape is None:
+        return ()
+    return tuple(
+        "HTTP_" + member.serialization.get("name", name).upper().replace("-", "_")
+        for name, member in shape.members.items()
+        if name in shape.required_members and member.serialization.get("location") == "header"
+    )
 
 
 def _rest_params(
