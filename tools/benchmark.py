@@ -678,7 +678,14 @@ def main(
     baseline: bool = typer.Option(True, help="Also run the naive baseline."),
     cold_start_only: bool = typer.Option(False, help="Print the cold start figures only."),
     organization: bool = typer.Option(
-        False, help="One hub execution: 3 accounts x 2 regions x 300 x 200 (see benchmark_org)."
+        False,
+        help="One hub execution: 3 accounts x 2 regions, one registry of 300 x 200 a region, "
+        "two workload accounts (see benchmark_org).",
+    ),
+    simulate: bool = typer.Option(
+        False,
+        help="With --organization: 20 accounts x 2 regions x 20 repositories, the calls and "
+        "invocations tools.sizing predicts against the run's.",
     ),
     in_use: bool = typer.Option(
         False,
@@ -689,10 +696,10 @@ def main(
     if organization:
         from tools import benchmark_org  # noqa: PLC0415 - CDK and moto's interpreter only here
 
-        size = Scenario("per target", 10, 20) if quick else Scenario("per target", 300, 200)
-        benchmark_org.run(
-            latency_ms=latency_ms, quick=quick, minimum_calls=minimum_calls, scenario=size
-        )
+        if simulate:
+            benchmark_org.simulate(latency_ms=latency_ms)
+        else:
+            benchmark_org.run(latency_ms=latency_ms, quick=quick)
         return
     if in_use:
         _in_use_main(latency_ms=latency_ms, workers=workers, quick=quick)

@@ -92,13 +92,15 @@ def configure_moto(endpoint_url: str, *, execute: bool) -> None:
 
 @dataclass
 class Invocation:
-    """One hooked invocation: which handler, how it ended, its own peak RSS when measured."""
+    """One hooked invocation: which handler, how it ended, its own peak RSS when measured,
+    and when it started (`time.perf_counter()`), so a phase's span can be told."""
 
     handler: str
     event: Any
     error: str | None
     seconds: float
     rss_mib: float | None = None
+    started: float = 0.0
 
 
 class Throttled(JsonRESTError):
@@ -207,7 +209,7 @@ class LambdaHook:
         error = outcome.get("errorType")
         with self._lock:
             self.invocations.append(
-                Invocation(handler, event, error, time.perf_counter() - started, rss)
+                Invocation(handler, event, error, time.perf_counter() - started, rss, started)
             )
         if error is not None:
             response_headers["x-amz-function-error"] = "Unhandled"
