@@ -540,13 +540,15 @@ def compare(observed: Observed, latency_ms: float = 20.0) -> Comparison:
     return Comparison(prediction, model, dict(recorded), invocations)
 
 
-def comparison_lines(comparison: Comparison) -> list[str]:
+def comparison_lines(comparison: Comparison, *, per_operation: bool = True) -> list[str]:
     """The model's counts beside the run's: per operation, per function, and where they differ."""
     model, recorded = comparison.totals()
-    lines = [f"{'operation (every account)':<38}{'model':>10}{'recorded':>10}"]
-    for operation in sorted(model.keys() | recorded.keys()):
-        mark = "" if model[operation] == recorded[operation] else "  <- differs"
-        lines.append(f"{operation:<38}{model[operation]:>10,}{recorded[operation]:>10,}{mark}")
+    lines = []
+    if per_operation:
+        lines.append(f"{'operation (every account)':<38}{'model':>10}{'recorded':>10}")
+        for operation in sorted(model.keys() | recorded.keys()):
+            mark = "" if model[operation] == recorded[operation] else "  <- differs"
+            lines.append(f"{operation:<38}{model[operation]:>10,}{recorded[operation]:>10,}{mark}")
     lines.append(f"{'invocations (function)':<38}{'model':>10}{'hook':>10}{'Invoke':>10}")
     for handler, (predicted, hooked, invoked) in comparison.invocations.items():
         lines.append(f"{sizing.FUNCTIONS[handler]:<38}{predicted:>10,}{hooked:>10,}{invoked:>10,}")
@@ -587,17 +589,25 @@ def report(observed: Observed, comparison: Comparison, latency_ms: float) -> lis
     if observed.execution.get("cause"):
         lines.append(f"cause: {str(observed.execution['cause'])[:500]}")
     lines.append(
-        f"{'phase':<18}{'invocations':>12}{'span':>9}{'median':>9}{'longest':>9}"
+        "phases: span = first invocation started to last ended; median, longest = one "
+        "invocation's handler alone (its interpreter's start-up left out; the invocations "
+        "share this machine's cores and the one double); model = tools.sizing's seconds for "
+        "one invocation on Lambda (its cold start included)"
+    )
+    lines.append(
+        f"{'':>4}{'phase':<18}{'invocations':>12}{'span':>9}{'median':>9}{'longest':>9}"
         f"{'model':>9}{'failed':>8}"
     )
     for handler, label in sizing.FUNCTIONS.items():
         invocations = by_handler.get(handler, [])
         if not invocations:
-            lines.append(f"{label:<18}{0:>12}")
+            lines.append(f"{'':>4}{label:<18}{0:>12}")
             continue
-        seconds = [i.seconds for i in invocations]
+        seconds = [
+            i.seconds if i.handler_seconds is None else i.handler_seconds for i in invocations
+        ]
         lines.append(
-            f"{label:<18}{len(invocations):>12,}{_span(invocations):>8.1f}s"
+            f"{'':>4}{label:<18}{len(invocations):>12,}{_span(invocations):>8.1f}s"
             f"{statistics.median(seconds):>8.1f}s{max(seconds):>8.1f}s"
             f"{prediction.longest(handler):>8.1f}s{sum(1 for i in invocations if i.error):>8}"
         )
@@ -619,7 +629,7 @@ def report(observed: Observed, comparison: Comparison, latency_ms: float) -> lis
                 f"{statistics.median(values):6.1f} MiB over {len(values)}"
             )
     lines.append("the model (tools.sizing) against the run:")
-    lines += comparison_lines(comparison)
+    lines += comparison_lines(comparison, per_operation=False)
     return lines
 
 

@@ -1,8 +1,9 @@
 """Run one Lambda handler as Lambda would, and say how it ended: in process or as a child.
 
 `python -m tools.invoke_handler` reads `{"handler", "event", "timeout"}` on stdin and
-prints `{"outcome", "rss_mib"}` as its last line: a fresh interpreter per invocation, like a
-new Lambda container, so its peak RSS is that invocation's alone. Standard library only,
+prints `{"outcome", "rss_mib", "seconds"}` (`seconds`: the handler's own time) as its last
+line: a fresh interpreter per invocation, like a new Lambda container, so its peak RSS is
+that invocation's alone. Standard library only,
 so the child imports nothing the handler does not.
 """
 
@@ -52,13 +53,16 @@ def main() -> None:
     request = json.loads(sys.stdin.read())
     real_stdout = sys.stdout
     sys.stdout = io.StringIO()  # the handlers log to stdout; the answer is the last line
+    started = time.perf_counter()
     try:
         outcome = run_handler(
             request["handler"], request["event"], _Context(float(request["timeout"]))
         )
     finally:
         sys.stdout = real_stdout
-    print(json.dumps({"outcome": outcome, "rss_mib": peak_rss_mib()}, default=str))
+    seconds = time.perf_counter() - started
+    answer = {"outcome": outcome, "rss_mib": peak_rss_mib(), "seconds": seconds}
+    print(json.dumps(answer, default=str))
 
 
 def peak_rss_mib() -> float:

@@ -101,6 +101,7 @@ class Invocation:
     seconds: float
     rss_mib: float | None = None
     started: float = 0.0
+    handler_seconds: float | None = None  # in a fresh interpreter: without its start-up
 
 
 class Throttled(JsonRESTError):
@@ -198,9 +199,10 @@ class LambdaHook:
             self.peak = max(self.peak, self.active)
         started = time.perf_counter()
         rss: float | None = None
+        own: float | None = None
         try:
             if self.subprocess:
-                outcome, rss = _in_subprocess(handler, event, environment, function.timeout)
+                outcome, rss, own = _in_subprocess(handler, event, environment, function.timeout)
             else:
                 outcome = _in_process(handler, event, environment, function)
         finally:
@@ -209,7 +211,7 @@ class LambdaHook:
         error = outcome.get("errorType")
         with self._lock:
             self.invocations.append(
-                Invocation(handler, event, error, time.perf_counter() - started, rss, started)
+                Invocation(handler, event, error, time.perf_counter() - started, rss, started, own)
             )
         if error is not None:
             response_headers["x-amz-function-error"] = "Unhandled"
@@ -247,7 +249,7 @@ def _in_process(
 
 def _in_subprocess(
     handler: str, event: Any, environment: Mapping[str, str], timeout: float
-) -> tuple[dict[str, Any], float | None]:
+) -> tuple[dict[str, Any], float | None, float | None]:
     env = {
         **os.environ,
         **environment,
@@ -268,8 +270,8 @@ def _in_subprocess(
         answer = json.loads(finished.stdout.decode().strip().splitlines()[-1])
     except (IndexError, ValueError):
         tail = finished.stderr.decode()[-2000:]
-        return error_outcome(RuntimeError(f"{handler} crashed: {tail}")), None
-    return answer["outcome"], answer["rss_mib"]
+        return error_outcome(RuntimeError(f"{handler} crashed: {tail}")), None, None
+    return answer["outcome"], answer["rss_mib"], answer.get("seconds")
 
 
 # --- the template, deployed to moto ---------------------------------------------------------
