@@ -5,6 +5,7 @@ Real ECS resolves a task's image to a digest when the task starts and reports it
 the digest as `CodeSha256` and `Code.ResolvedImageUri`, and keeps it per published
 version. moto reports no `imageDigest`, hashes the URI string as `CodeSha256`, builds a
 broken `ResolvedImageUri` for digest URIs and lets published versions share $LATEST's code.
+An image of another account's registry (a central registry) is resolved there.
 """
 
 from __future__ import annotations
@@ -40,12 +41,16 @@ def image_uri(account_id: str, region: str, repo: str, digest: str) -> str:
     return f"{account_id}.dkr.ecr.{region}.amazonaws.com/{repo}@{digest}"
 
 
-def resolve(uri: str, account_id: str) -> str | None:
-    """Digest an ECR image URI points at now (tag, digest, or implicit `latest`); None if absent."""
+def resolve(uri: str, account_id: str, *, any_account: bool = False) -> str | None:
+    """Digest an ECR image URI points at now (tag, digest, or implicit `latest`); None if absent.
+
+    Another account's image is NotOurs unless ``any_account``: ECS and Lambda pull from any
+    registry that lets them, and the double holds every account's.
+    """
     match = IMAGE_URI.fullmatch(uri)
-    if match is None or match["account"] != account_id:
+    if match is None or (match["account"] != account_id and not any_account):
         raise NotOurs(uri)
-    registry = Registry(account_id, match["region"].lower())
+    registry = Registry(match["account"], match["region"].lower())
     with LOCK:
         try:
             table = registry.repository(match["repo"])
@@ -110,7 +115,7 @@ def ecs_after(operation: str, payload: dict[str, Any], account_id: str, region: 
         for container, container_json in zip(containers, task_json["containers"], strict=False):
             container.last_status = container_json["lastStatus"] = "RUNNING"
             try:
-                digest = resolve(str(container.image or ""), account_id)
+                digest = resolve(str(container.image or ""), account_id, any_account=True)
             except NotOurs:
                 continue
             if digest is not None:
@@ -144,7 +149,7 @@ def _pin_digest(fn: Any, account_id: str) -> None:
     if not uri or fn.code_sha_256 != hashlib.sha256(uri.encode()).hexdigest():
         return
     try:
-        digest = resolve(uri, account_id)
+        digest = resolve(uri, account_id, any_account=True)
     except NotOurs:
         return
     if digest is not None:
