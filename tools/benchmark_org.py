@@ -26,6 +26,7 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import math
 import os
 import statistics
 import sys
@@ -713,6 +714,13 @@ def run(*, latency_ms: float, quick: bool) -> list[str]:
         observed = execute(hub, template, layout, in_subprocess=True, latency_ms=latency_ms)
         print(f"seeded, executed and collected in {time.perf_counter() - started:.1f} s")
     lines = report(observed, compare(observed, latency_ms), latency_ms)
+    held = memory_per_unit()
+    lines.append(
+        f"held per unit by the one-off invocations (tracemalloc): Plan {held['plan']:,.0f} B "
+        f"an item, Merge keep-sets {held['keep']:,.0f} B a pinned digest, Summarize "
+        f"{held['summary']:,.0f} B a repository (tools.sizing: {sizing.PLAN_BYTES_PER_ITEM:,}, "
+        f"{sizing.KEEP_BYTES_PER_PIN:,}, {sizing.SUMMARY_BYTES_PER_REPOSITORY:,})"
+    )
     for line in lines:
         print(line)
     return lines
@@ -737,3 +745,105 @@ def simulate(*, latency_ms: float, layout: Layout = SIMULATE) -> Comparison:
     for line in comparison_lines(comparison):
         print(line)
     return comparison
+
+
+# --- what the one-off invocations hold -----------------------------------------------------
+
+
+def memory_per_unit() -> dict[str, float]:
+    """Bytes each one-off invocation holds per unit of work, by tracemalloc, on the handlers'
+    own code with synthetic inputs (the marginal cost between n units and 2n):
+    Plan per item (the items and items.json), Merge keep-sets per pinned digest, Summarize
+    per repository (its result read back, its entry, summary.json). tools.sizing's
+    PLAN_BYTES_PER_ITEM, KEEP_BYTES_PER_PIN and SUMMARY_BYTES_PER_REPOSITORY come from here."""
+    _lambda_on_path()
+    return {
+        "plan": _marginal(_plan_items, 500),
+        "keep": _marginal(_keep_pins, 20_000),
+        "summary": _marginal(_summary_repositories, 10_000),
+    }
+
+
+def _marginal(build: Any, units: int) -> float:
+    """(peak bytes at 2n - peak bytes at n) / n, after a first small run (the imports)."""
+    import tracemalloc  # noqa: PLC0415
+
+    build(1)
+    peaks = []
+    for n in (units, 2 * units):
+        tracemalloc.start()
+        build(n)
+        peaks.append(tracemalloc.get_traced_memory()[1])
+        tracemalloc.stop()
+    return (peaks[1] - peaks[0]) / units
+
+
+def _plan_items(items: int) -> None:
+    """``items`` items as the plan builds them (each target's names its own strings)."""
+    from ecr_cleanup.hub.plan import chunks  # noqa: PLC0415
+
+    built: list[dict[str, Any]] = []
+    per = sizing.REPOSITORIES_PER_ITEM
+    for target in range(items):
+        names = [f"team-{target:05d}/service-{n:03d}" for n in range(per)]
+        built.extend(
+            {
+                "target": {"account": f"{100_000_000_000 + target}", "region": "eu-west-1"},
+                "repositories": chunk,
+                "dry_run": False,
+            }
+            for chunk in chunks(names, per)
+        )
+    indexed = [{"run": "r", "index": i, **item} for i, item in enumerate(built)]
+    json.dumps(indexed).encode()
+
+
+def _keep_pins(pins: int) -> None:
+    """``pins`` digests of one target's workloads merged into its registry's keep-set."""
+    import hashlib  # noqa: PLC0415
+    from types import SimpleNamespace  # noqa: PLC0415
+
+    from ecr_cleanup.hub.keep import merge  # noqa: PLC0415
+
+    target = {"run": "r", "index": 0, "target": {"account": REGISTRY, "region": "eu-west-1"}}
+    digests: dict[str, list[str]] = {}
+    for k in range(pins):
+        digest = "sha256:" + hashlib.sha256(str(k).encode()).hexdigest()
+        digests.setdefault(f"team-{k % 300:03d}", []).append(digest)
+    scan = {**target, "pins": {f"{REGISTRY}/eu-west-1": digests}, "held": [], "error": None}
+    merged = merge([target], iter([scan]), SimpleNamespace(target_organizational_units=()))  # type: ignore[arg-type]
+    assert merged.references == pins
+
+
+def _summary_repositories(repositories: int) -> None:
+    """Results of ``repositories`` repositories read back, summarized and written."""
+    from ecr_cleanup.decide import Reason  # noqa: PLC0415
+    from ecr_cleanup.hub.summary import fit, summarize  # noqa: PLC0415
+    from ecr_cleanup.report import RepositoryReport, RunReport  # noqa: PLC0415
+
+    per = sizing.REPOSITORIES_PER_ITEM
+    outcomes = []
+    for index in range(math.ceil(repositories / per)):
+        report = RunReport(
+            dry_run=False,
+            repositories=[
+                RepositoryReport(
+                    f"team-{index:05d}/service-{n:03d}",
+                    untagged=200,
+                    deleted=198,
+                    bytes_reclaimed=198 * 10**7,
+                    kept=Counter({Reason.IN_USE: 2}),
+                    complete=True,
+                )
+                for n in range(per)
+            ],
+        )
+        result = report.as_dict()
+        result["absent"] = []
+        result["totals"]["repositories_absent"] = 0
+        target = {"account": f"{100_000_000_000 + index // 100}", "region": "eu-west-1"}
+        stored = json.loads(json.dumps({"target": target, "result": result}))
+        outcomes.append({"index": index, **stored})
+    summary = summarize("r", False, outcomes)
+    fit(summary, ("repositories", "targets"))
+    json.dumps(summary).encode()

@@ -49,6 +49,16 @@ BATCH = 100  # DescribeImages (ids), BatchDeleteImage, DescribeRepositories (nam
 # What an invocation spends before its first call (a cold start, README "Cold start"):
 # counted for every invocation, which overstates warm ones.
 COLD_START_S = 0.6
+# What the three one-off invocations hold per unit of work, measured with tracemalloc on
+# the handlers' own code (`python -m tools.benchmark --organization` prints it; 2026-12-03):
+# the items and items.json (Plan), a pinned digest in the merged keep-sets (Merge
+# keep-sets), a repository's result read back and its summary entry (Summarize); and their
+# peak RSS with little to hold (the benchmark's figures, 2026-12-03). Checked directly: the
+# summary's own work on 255,000 repositories' results peaked at 702 MiB RSS (this model: 692).
+PLAN_BYTES_PER_ITEM = 8_200
+KEEP_BYTES_PER_PIN = 370
+SUMMARY_BYTES_PER_REPOSITORY = 2_600
+BASE_RSS_MIB = {"plan": 118.0, "keep": 58.0, "summary": 60.0}
 
 PLAN = "ecr_cleanup.hub.plan.handler"
 SCAN = "ecr_cleanup.hub.scan.handler"
@@ -403,6 +413,8 @@ class Prediction:
     hub: Counter[str] = field(default_factory=Counter)  # calls made in the hub account
     targets: Counter[str] = field(default_factory=Counter)  # calls in every target, summed
     seconds: dict[str, list[tuple[float, int]]] = field(default_factory=dict)  # (s, how many)
+    pins: int = 0  # pinned digests in every target registry's keep-set
+    repositories: int = 0  # in every item
 
     @property
     def transitions(self) -> int:
@@ -436,6 +448,18 @@ class Prediction:
             + self.phase(CLEAN, concurrency)
             + self.longest(SUMMARY)
         )
+
+    def memory_mib(self, handler: str) -> float:
+        """Estimated peak RSS of a one-off invocation: its base, plus what it holds."""
+        if handler == PLAN:
+            held = self.children["Clean"] * PLAN_BYTES_PER_ITEM
+            return BASE_RSS_MIB["plan"] + held / 2**20
+        if handler == KEEP:
+            return BASE_RSS_MIB["keep"] + self.pins * KEEP_BYTES_PER_PIN / 2**20
+        if handler == SUMMARY:
+            held = self.repositories * SUMMARY_BYTES_PER_REPOSITORY
+            return BASE_RSS_MIB["summary"] + held / 2**20
+        raise ValueError(f"no memory estimate for {handler}")
 
     def cost(self) -> dict[str, float]:
         return {
@@ -471,6 +495,14 @@ def predict(
             reading += count * reads_keep_set(item)
             cleans.append((clean_seconds(item, latency, workers), count))
     prediction.children = {"Scan": targets, "Clean": items}
+    prediction.pins = sum(
+        shape.pinned * n * count
+        for target, count in organization.each_target()
+        for shape, n in target.repositories
+    )
+    prediction.repositories = sum(
+        t.repository_count * count for t, count in organization.each_target()
+    )
     prediction.invocations = Counter({PLAN: 1, SCAN: targets, KEEP: 1, CLEAN: items, SUMMARY: 1})
     prediction.hub = Counter(
         {
@@ -538,8 +570,13 @@ def _flag(seconds: float, limit: float) -> str:
     )
 
 
-def table(predictions: Sequence[tuple[str, Prediction]], concurrencies: Sequence[int]) -> str:
-    """The Markdown table: one row per organization size."""
+def _memory(mib: float) -> str:
+    text = f"{mib:,.0f} MiB" if mib < 2048 else f"{mib / 1024:,.1f} GiB"
+    return f"{text} (over {MEMORY_MB} MB)" if mib > MEMORY_MB else text
+
+
+def table(predictions: Sequence[tuple[str, Prediction]]) -> str:
+    """One night, per organization size: what the run does and what it costs."""
     header = [
         "organization",
         "Scan / Clean children",
@@ -547,32 +584,46 @@ def table(predictions: Sequence[tuple[str, Prediction]], concurrencies: Sequence
         "Lambda invocations",
         "GB-s",
         "S3 PUT / GET",
-        *(f"wall at {c}" for c in concurrencies),
-        "Merge keep-sets / Summarize",
         "cost of one night",
     ]
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for label, p in predictions:
         cost = p.cost()
-        lines.append(
-            "| "
-            + " | ".join(
-                [
-                    label,
-                    f"{p.children['Scan']:,} / {p.children['Clean']:,}",
-                    f"{p.transitions:,}",
-                    f"{sum(p.invocations.values()):,}",
-                    f"{p.gb_seconds():,.0f}",
-                    f"{p.hub['s3:PutObject']:,} / {p.hub['s3:GetObject']:,}",
-                    *(_flag(p.wall(c), EXECUTION_TIMEOUT_S) for c in concurrencies),
-                    f"{_flag(p.longest(KEEP), LAMBDA_TIMEOUT_S)} / "
-                    f"{_flag(p.longest(SUMMARY), LAMBDA_TIMEOUT_S)}",
-                    f"${sum(cost.values()):,.2f} (SFN ${cost['Step Functions']:,.2f}, "
-                    f"Lambda ${cost['Lambda']:,.2f}, S3 ${cost['S3']:,.2f})",
-                ]
-            )
-            + " |"
-        )
+        cells = [
+            label,
+            f"{p.children['Scan']:,} / {p.children['Clean']:,}",
+            f"{p.transitions:,}",
+            f"{sum(p.invocations.values()):,}",
+            f"{p.gb_seconds():,.0f}",
+            f"{p.hub['s3:PutObject']:,} / {p.hub['s3:GetObject']:,}",
+            f"${sum(cost.values()):,.2f} (Step Functions ${cost['Step Functions']:,.2f}, "
+            f"Lambda ${cost['Lambda']:,.2f}, S3 ${cost['S3']:,.2f})",
+        ]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def limits_table(
+    predictions: Sequence[tuple[str, Prediction]], concurrencies: Sequence[int]
+) -> str:
+    """Per organization size: the wall time against the execution's 12 hours, and each
+    one-off invocation's time and estimated memory against Lambda's 15 minutes and 256 MB."""
+    header = [
+        "organization",
+        *(f"wall at maxConcurrency {c}" for c in concurrencies),
+        *(f"{FUNCTIONS[h]}: time, memory" for h in (PLAN, KEEP, SUMMARY)),
+    ]
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    for label, p in predictions:
+        cells = [
+            label,
+            *(_flag(p.wall(c), EXECUTION_TIMEOUT_S) for c in concurrencies),
+            *(
+                f"{_flag(p.longest(h), LAMBDA_TIMEOUT_S)}, {_memory(p.memory_mib(h))}"
+                for h in (PLAN, KEEP, SUMMARY)
+            ),
+        ]
+        lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 
@@ -638,7 +689,9 @@ def main(
         )
         for n in accounts.split(",")
     ]
-    print(table(predictions, concurrencies))
+    print(table(predictions))
+    print()
+    print(limits_table(predictions, concurrencies))
     print()
     print(target_table(predictions[0][1]))
 
