@@ -700,18 +700,19 @@ def _account_lines(comparison: Comparison) -> list[str]:
     return lines
 
 
-def run(*, latency_ms: float, quick: bool) -> list[str]:
+def run(*, latency_ms: float, quick: bool, hub: LocalEcr | None = None) -> list[str]:
     """The full (or quick) benchmark: synthesize, seed, execute once, print the figures;
-    returns the lines it printed."""
+    returns the lines it printed. ``hub``: a running double of HUB_ACCOUNT (else its own)."""
     from tools.local_ecr import LocalEcr  # noqa: PLC0415
 
     layout = QUICK if quick else FULL
     started = time.perf_counter()
     template = synthesize(layout.context())
     print(f"synth {time.perf_counter() - started:.1f} s")
-    with LocalEcr(region=HUB_REGION, account_id=HUB_ACCOUNT) as hub:
+    with contextlib.ExitStack() as stack:
+        double = hub or stack.enter_context(LocalEcr(region=HUB_REGION, account_id=HUB_ACCOUNT))
         started = time.perf_counter()
-        observed = execute(hub, template, layout, in_subprocess=True, latency_ms=latency_ms)
+        observed = execute(double, template, layout, in_subprocess=True, latency_ms=latency_ms)
         print(f"seeded, executed and collected in {time.perf_counter() - started:.1f} s")
     lines = report(observed, compare(observed, latency_ms), latency_ms)
     held = memory_per_unit()
