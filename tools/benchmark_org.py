@@ -612,6 +612,22 @@ def report(observed: Observed, comparison: Comparison, latency_ms: float) -> lis
             f"{statistics.median(seconds):>8.1f}s{max(seconds):>8.1f}s"
             f"{prediction.longest(handler):>8.1f}s{sum(1 for i in invocations if i.error):>8}"
         )
+    cleans = [i for i in by_handler.get(sizing.CLEAN, []) if i.handler_seconds is not None]
+    made = sum(
+        n
+        for where, counts in comparison.recorded.items()
+        if where != HUB
+        for op, n in counts.items()
+        if op.startswith("ecr:")
+    )
+    if cleans and made:
+        busy = sum(i.handler_seconds for i in cleans) * prediction.organization.max_workers
+        lines.append(
+            f"{'':>4}each ECR call took {busy / made * 1000:.0f} ms of a clean item's worker "
+            f"({latency_ms:g} ms injected; the rest is this machine: {len(cleans)} items x "
+            f"{prediction.organization.max_workers} workers at once on {os.cpu_count()} cores "
+            "and one double)"
+        )
     lines += _scan_lines(observed, comparison, by_handler.get(sizing.SCAN, []))
     lines += _keep_lines(observed)
     expected_left = sum(p for account in layout.accounts for p in layout.pins(account)) * len(
