@@ -587,6 +587,10 @@ def report(observed: Observed, comparison: Comparison, latency_ms: float) -> lis
         f"says {prediction.wall(observed.max_concurrency):.1f} s at maxConcurrency "
         f"{observed.max_concurrency}",
     ]
+    lines.append(
+        f"peak concurrent invocations {observed.hook.peak} (maxConcurrency "
+        f"{observed.max_concurrency})"
+    )
     if observed.execution.get("cause"):
         lines.append(f"cause: {str(observed.execution['cause'])[:500]}")
     lines.append(
