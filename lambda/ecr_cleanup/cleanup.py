@@ -116,6 +116,9 @@ class InUse:
         self._lock = threading.Lock()
         self._digests: frozenset[str] | None = None if look_up else frozenset()
         self.failure: str | None = None
+        # Repositories a running container of unknown digest holds (EKS), and why.
+        self.held: dict[str, str] = {}
+        self.notes: list[str] = []
 
     @property
     def enabled(self) -> bool:
@@ -298,6 +301,10 @@ def run_cleanup(
                     task_definition_revisions=settings.task_definition_revisions,
                     max_workers=settings.max_workers,
                 )
+            if regional.eks is not None:
+                digests |= _eks_digests(
+                    regional, settings, replication.own_account, in_use, deadline
+                )
         return frozenset(digests)
 
     in_use = InUse(look_up if settings.protect_in_use else None)
@@ -338,6 +345,39 @@ def run_cleanup(
     if in_use.failure:  # every repository with something to delete stopped before deleting
         report.error = f"nothing was deleted: {in_use.failure}"
     return report
+
+
+def _eks_digests(
+    regional: Clients,
+    settings: Settings,
+    own_account: str | None,
+    in_use: InUse,
+    deadline: Deadline,
+) -> set[str]:
+    """What the region's EKS clusters pin here; repositories of this registry that run an
+    image of unknown digest go to ``in_use.held``. Imported only when a lookup is made."""
+    import boto3  # noqa: PLC0415 - the cold start pays for EKS only when it is read
+
+    from ecr_cleanup.in_use.eks import eks_references  # noqa: PLC0415
+
+    session = regional.session or boto3.Session()
+    with _paced(deadline, regional.eks):
+        found = eks_references(
+            regional.eks,
+            session.get_credentials(),
+            clusters=settings.eks_clusters,
+            unreadable=settings.eks_unreadable,
+            ignore=settings.eks_ignore,
+        )
+    for note in found.notes:
+        logger.warning(note)
+        in_use.notes.append(note)
+    region = regional.eks.meta.region_name
+    account = settings.registry_id or own_account
+    for ref, why in found.held.items():
+        if ref.region == region and (account is None or ref.account == account):
+            in_use.held.setdefault(ref.repository, why)
+    return {ref.digest for ref in found.references if ref.digest and ref.pins(account, region)}
 
 
 def _regional_registries(
@@ -412,6 +452,8 @@ def clean_repository(job: Job, name: str) -> RepositoryReport:
         shared = deleting and _shared_beyond_sight(job, name)
         wanted = job.in_use.enabled and deleting and not shared
         in_use = job.in_use.digests() if wanted else frozenset()
+        if wanted:
+            _check_held(job.in_use, name)
         pinned: Mapping[str, Reason] = scan.pinned
         if name not in job.replicated and name in job.replica_regions:
             doomed_here = [d.digest for d in decisions(in_use, pinned) if d.delete]
@@ -441,6 +483,12 @@ def clean_repository(job: Job, name: str) -> RepositoryReport:
         report.error = f"unexpected {type(error).__name__}: {error}"
     job.progress(report, True)
     return report
+
+
+def _check_held(in_use: InUse, name: str) -> None:
+    """A running container of unknown digest holds its repository for this run."""
+    if name in in_use.held:
+        raise InUseUnknown(f"held for tonight: {in_use.held[name]}")
 
 
 def _opted_out(registry: Registry, name: str) -> bool:

@@ -35,6 +35,7 @@ class Clients:
     ecr: Any
     ecs: Any = None
     lambda_: Any = None
+    eks: Any = None  # None with injected ECS/Lambda clients and no EKS one: no EKS source
     session: Any = None  # what made them: the in-use clients come from the same session
     max_workers: int = 4
 
@@ -48,6 +49,8 @@ class Clients:
             ecr=None,
             ecs=session.client("ecs", region_name=region, config=config),
             lambda_=session.client("lambda", region_name=region, config=config),
+            eks=session.client("eks", region_name=region, config=config),
+            session=session,
         )
 
     def ecr_in(self, region: str) -> Any:

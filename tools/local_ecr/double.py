@@ -25,7 +25,7 @@ from botocore.config import Config
 from moto.core.base_backend import BackendDict
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 
-from . import manifests
+from . import eks, manifests
 from .ecs_workloads import make_legacy
 from .faults import Faults
 from .inuse import image_uri, make_pending
@@ -145,6 +145,7 @@ class LocalEcr:
                     account_backends = backend_dict.get(account)
                     if account_backends is not None:
                         account_backends.reset()
+            eks.reset(None if every_account else self._account_id)
         self._calls.clear()
         self.faults = Faults()
         self.lambda_concurrency_quota = 1000
@@ -541,6 +542,11 @@ class LocalEcr:
         if legacy:
             make_legacy(self._account_id, self._region, arn)
         return arn
+
+    def create_eks_cluster(self, kube: Any, *, ca_data: str | None = None) -> None:
+        """An EKS cluster whose API server is ``kube`` (a `LocalKubernetes`); ``ca_data``
+        (base64 PEM) replaces its CA in DescribeCluster, to mismatch the server's."""
+        eks.add(self._account_id, self._region, kube.name, kube.endpoint, ca_data or kube.ca_data)
 
     def fail_describe(self, arn: str, reason: str = "MISSING") -> None:
         """DescribeServices, DescribeServiceRevisions or DescribeTasks answer `arn` in
