@@ -7,12 +7,14 @@ registry afterwards.
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 import trustme
 
+import ecr_cleanup.in_use.eks as eks_module
 from ecr_cleanup.handler import RunFailed
 from tests.functional.conftest import OLD, Invoke, write_calls
 from tools.local_ecr import LocalEcr
@@ -145,9 +147,6 @@ def test_an_unreadable_cluster_deletes_nothing_and_is_named(
     ecr: LocalEcr, invoke: Invoke, doomed: str, cluster: LocalKubernetes, refusal: Any
 ) -> None:
     if refusal == "timeout":
-        pytest.importorskip("urllib3")
-        import ecr_cleanup.in_use.eks as eks_module
-
         eks_module_timeout = eks_module.TIMEOUT_SECONDS
         eks_module.TIMEOUT_SECONDS = 0.5
     cluster.refuse = refusal
@@ -197,11 +196,9 @@ def test_a_certificate_from_another_authority_is_an_unreadable_cluster(
 ) -> None:
     kube = LocalKubernetes("prod").start()
     try:
-        import base64
-
         other = base64.b64encode(trustme.CA().cert_pem.bytes()).decode()
         ecr.create_eks_cluster(kube, ca_data=other)
-        with pytest.raises(RunFailed, match="EKS cluster prod.*certificate"):
+        with pytest.raises(RunFailed, match=r"EKS cluster prod.*certificate"):
             invoke(**RUN)
     finally:
         kube.stop()
