@@ -272,7 +272,9 @@ class CleanupFunction(Construct):
             "ecr:DescribeRegistry (replication rules), and, when "
             "protectInUse is on, the read-only ecs:ListClusters, ecs:ListServices, "
             "ecs:ListTaskDefinitionFamilies, ecs:ListTaskDefinitions, "
-            "ecs:DescribeTaskDefinition and lambda:ListFunctions.",
+            "ecs:DescribeTaskDefinition, lambda:ListFunctions, batch:DescribeJobDefinitions, "
+            "batch:DescribeJobQueues, batch:ListJobs, batch:DescribeJobs and "
+            "apprunner:ListServices.",
         )
         if policy is not None:
             return  # the caller's policy acknowledges its own findings
@@ -282,7 +284,8 @@ class CleanupFunction(Construct):
             "The only '*' resources are for ecr:DescribeRegistry (the replication rules) and, "
             "with protectInUse, ecs:ListClusters, ecs:ListServices, "
             "ecs:ListTaskDefinitionFamilies, ecs:ListTaskDefinitions, "
-            "ecs:DescribeTaskDefinition and lambda:ListFunctions: all read-only, none with "
+            "ecs:DescribeTaskDefinition, lambda:ListFunctions, the Batch job definition, "
+            "queue and job reads and apprunner:ListServices: all read-only, none with "
             "resource-level permissions.",
         )
         for resource, reason in _wildcard_findings(config, Stack.of(self)).items():
@@ -454,6 +457,12 @@ def _in_use_statements(stack: Stack) -> list[iam.PolicyStatement]:
                 "ecs:ListTaskDefinitions",
                 "ecs:DescribeTaskDefinition",
                 "lambda:ListFunctions",
+                # Batch authorizes none of these on a resource; nor App Runner ListServices.
+                "batch:DescribeJobDefinitions",
+                "batch:DescribeJobQueues",
+                "batch:ListJobs",
+                "batch:DescribeJobs",
+                "apprunner:ListServices",
             ],
             resources=["*"],
         ),
@@ -475,6 +484,12 @@ def _in_use_statements(stack: Stack) -> list[iam.PolicyStatement]:
             sid="ReadServiceRevisions",
             actions=["ecs:DescribeServices", "ecs:DescribeServiceRevisions"],
             resources=[*arn("ecs", "service", slash), *arn("ecs", "service-revision", slash)],
+        ),
+        iam.PolicyStatement(
+            # DescribeService is authorized on service (service/<name>/<id>).
+            sid="ReadAppRunnerServices",
+            actions=["apprunner:DescribeService"],
+            resources=arn("apprunner", "service", slash),
         ),
         iam.PolicyStatement(
             sid="ReadFunctionImages",
@@ -549,5 +564,8 @@ def _wildcard_findings(config: CleanupConfig, stack: Stack) -> dict[str, str]:
             "ecs:DescribeServices reads every service's current revisions.",
             f"arn:{partition}:ecs:{own}:service-revision/*": "Read-only (protectInUse): "
             "ecs:DescribeServiceRevisions reads the image digests the services launch.",
+            f"arn:{partition}:apprunner:{own}:service/*": "Read-only (protectInUse): "
+            "apprunner:DescribeService reads the ECR image every App Runner service pulls "
+            "on deployment and scale-out.",
         }
     return findings

@@ -77,6 +77,11 @@ DESCRIBE_TASKS_MAX = 100
 DESCRIBE_SERVICES_MAX = 10
 DESCRIBE_REVISIONS_MAX = 20
 LAMBDA_PAGE = 50  # ListFunctions, ListVersionsByFunction
+BATCH_PAGE = 100  # DescribeJobDefinitions, DescribeJobQueues (maxResults 100)
+JOBS_PAGE = 1000  # ListJobs (maxResults 1000), one call per queue and live status
+LIVE_JOB_STATUSES = 5  # SUBMITTED, PENDING, RUNNABLE, STARTING, RUNNING
+DESCRIBE_JOBS_MAX = 100
+APP_RUNNER_PAGE = 20  # ListServices (MaxResults 20)
 IN_USE_SOURCES: dict[str, tuple[str, ...]] = {
     "clusters": ("ecs:ListClusters",),  # listed once, for running tasks and services
     "running tasks": ("ecs:ListTasks", "ecs:DescribeTasks"),
@@ -91,6 +96,13 @@ IN_USE_SOURCES: dict[str, tuple[str, ...]] = {
         "lambda:ListVersionsByFunction",
         "lambda:GetFunction",
     ),
+    "Batch": (
+        "batch:DescribeJobDefinitions",
+        "batch:DescribeJobQueues",
+        "batch:ListJobs",
+        "batch:DescribeJobs",
+    ),
+    "App Runner": ("apprunner:ListServices", "apprunner:DescribeService"),
 }
 """The in-use sources in the order the function looks them up, and the calls of each."""
 SOURCE_FUNCTIONS = {
@@ -98,6 +110,8 @@ SOURCE_FUNCTIONS = {
     "services": "service_references",
     "task definitions": "task_definition_references",
     "Lambda versions": "lambda_version_references",
+    "Batch": "batch_references",
+    "App Runner": "app_runner_references",
 }
 """The function of ``ecr_cleanup.in_use`` behind each source, timed in the function's process."""
 IN_USE_PHASE = "in-use phase"
@@ -111,7 +125,10 @@ class Workloads:
     times (a task definition revision each) and runs ``i % 3 + 1`` tasks, except every
     ``idle_every``-th service, scaled to 0. The other families have ``j % 3 + 1`` ACTIVE
     revisions. Every deployment, revision and published version names its own image of
-    the cleaned repository by digest; that image is untagged (its tag moved on).
+    the cleaned repository by digest; that image is untagged (its tag moved on). So does
+    each ACTIVE Batch job definition and App Runner service; each job queue runs
+    ``jobs`` jobs of ACTIVE definitions (nothing to describe) and one RUNNABLE job of a
+    deregistered definition (described, and its image kept).
     """
 
     name: str
@@ -122,6 +139,10 @@ class Workloads:
     versions: int  # published versions of each, besides $LATEST
     unused: int  # untagged images nothing uses
     idle_every: int = 5
+    job_definitions: int = 0  # ACTIVE Batch job definitions
+    job_queues: int = 0
+    jobs: int = 0  # RUNNING jobs of ACTIVE definitions, per queue
+    app_runner_services: int = 0
 
     def __post_init__(self) -> None:
         if not 1 <= self.clusters <= self.services <= self.families:
@@ -170,7 +191,13 @@ def in_use_images(workloads: Workloads, revisions: int = TASK_DEFINITION_REVISIO
     revisions of each family name (the services' current ones among them), and each
     Lambda version's ($LATEST is the last version's image)."""
     named = sum(_newest(n, revisions) for n in planned_families(workloads).values())
-    return named + workloads.functions * max(workloads.versions, 1)
+    batch = workloads.job_definitions + workloads.job_queues  # + each queue's retired one
+    return (
+        named
+        + workloads.functions * max(workloads.versions, 1)
+        + batch
+        + workloads.app_runner_services
+    )
 
 
 def seed_in_use(ecr: LocalEcr, workloads: Workloads) -> None:
@@ -212,6 +239,18 @@ def seed_in_use(ecr: LocalEcr, workloads: Workloads) -> None:
     for k in range(workloads.functions):
         for _ in range(max(workloads.versions, 1)):
             ecr.create_image_function(f"fn-{k:03d}", repo, image(), publish=workloads.versions > 0)
+    definitions = [
+        ecr.register_job_definition(f"job-def-{d:03d}", ecr.image_uri(repo, image()))
+        for d in range(workloads.job_definitions)
+    ]
+    for q in range(workloads.job_queues):
+        for n in range(workloads.jobs):
+            ecr.submit_batch_job(f"queue-{q}", definitions[n % len(definitions)])
+        retired = ecr.register_job_definition(f"retired-{q}", ecr.image_uri(repo, image()))
+        ecr.submit_batch_job(f"queue-{q}", retired, status="RUNNABLE")
+        ecr.deregister_job_definition(retired)
+    for s in range(workloads.app_runner_services):
+        ecr.create_app_runner_service(f"web-{s:03d}", ecr.image_uri(repo, image()))
     ecr.clear_calls()
 
 
@@ -253,6 +292,15 @@ def minimum_in_use_calls(
         "lambda:ListFunctions": pages(workloads.functions, LAMBDA_PAGE),
         "lambda:ListVersionsByFunction": workloads.functions * pages(versions, LAMBDA_PAGE),
         "lambda:GetFunction": workloads.functions * versions,
+        # Every ACTIVE definition, 100 a page; jobs listed per queue and live status (each
+        # fits one page here); only the jobs of a deregistered revision described.
+        "batch:DescribeJobDefinitions": pages(workloads.job_definitions, BATCH_PAGE),
+        "batch:DescribeJobQueues": pages(workloads.job_queues, BATCH_PAGE),
+        "batch:ListJobs": workloads.job_queues * LIVE_JOB_STATUSES,
+        "batch:DescribeJobs": math.ceil(workloads.job_queues / DESCRIBE_JOBS_MAX),
+        # ListServices carries no source: one DescribeService a service.
+        "apprunner:ListServices": pages(workloads.app_runner_services, APP_RUNNER_PAGE),
+        "apprunner:DescribeService": workloads.app_runner_services,
     }
 
 
@@ -263,7 +311,7 @@ def in_use_calls(counts: Mapping[str, int]) -> dict[str, int]:
     others = {
         op: n
         for op, n in sorted(counts.items())
-        if op.partition(":")[0] in {"ecs", "lambda"} and op not in listed
+        if op.partition(":")[0] in {"ecs", "lambda", "batch", "apprunner"} and op not in listed
     }
     return {**listed, **others}
 
@@ -400,7 +448,7 @@ def _time_in_use_lookups() -> dict[str, float]:
 
         return measured
 
-    targets = [(cleanup, "in_use_digests", IN_USE_PHASE)]
+    targets = [(cleanup, "workloads", IN_USE_PHASE)]
     targets += [(in_use, name, source) for source, name in SOURCE_FUNCTIONS.items()]
     for module, name, label in targets:
         setattr(module, name, timed(label, getattr(module, name)))
@@ -459,11 +507,13 @@ def minimum_calls(scenario: Scenario) -> dict[str, int]:
     r, u = scenario.repositories, scenario.untagged
     return {
         "DescribeRepositories": math.ceil(r / 1000),
-        "ListImages": r * (math.ceil(u / 1000) + 1),  # + the tags read again before deleting
+        # + the tags, read again right before the one deletion wave (one page: one tag)
+        "ListImages": r * (math.ceil(u / 1000) + 1),
         # + the tagged, archived and restoring (ACTIVATING) pages
         "DescribeImages": r * (math.ceil(u / 100) + 3),
         "BatchDeleteImage": r * math.ceil(u / 100),
         "ListTagsForResource": r,  # the opt-out tag, once per repository
+        "GetRepositoryPolicy": r,  # who may pull (sharedRepositories=keep), once per repository
     }
 
 
@@ -714,10 +764,30 @@ def _served_double(latency_ms: float) -> Iterator[tuple[Connection, str]]:
 
 
 IN_USE_FULL = Workloads(
-    "as the issue asks", clusters=3, services=30, families=150, functions=60, versions=5, unused=500
+    "as the issue asks",
+    clusters=3,
+    services=30,
+    families=150,
+    functions=60,
+    versions=5,
+    unused=500,
+    job_definitions=200,
+    job_queues=3,
+    jobs=20,
+    app_runner_services=20,
 )
 IN_USE_QUICK = Workloads(
-    "quick", clusters=2, services=12, families=20, functions=6, versions=2, unused=50
+    "quick",
+    clusters=2,
+    services=12,
+    families=20,
+    functions=6,
+    versions=2,
+    unused=50,
+    job_definitions=20,
+    job_queues=1,
+    jobs=5,
+    app_runner_services=4,
 )
 
 

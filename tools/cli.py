@@ -368,8 +368,15 @@ def local_registry(
         clients = make_clients(settings.max_workers, session=boto3.Session())
         # The in-use clients made now rather than when a run first needs them, to be checked.
         in_use = clients.in_region(clients.ecr.meta.region_name)
-        clients = dataclasses.replace(clients, ecs=in_use.ecs, lambda_=in_use.lambda_)
-        for client in (clients.ecr, clients.ecs, clients.lambda_):
+        clients = dataclasses.replace(
+            clients,
+            ecs=in_use.ecs,
+            lambda_=in_use.lambda_,
+            batch=in_use.batch,
+            app_runner=in_use.app_runner,
+        )
+        made = (clients.ecr, clients.ecs, clients.lambda_, clients.batch, clients.app_runner)
+        for client in made:
             if client is not None and client.meta.endpoint_url != local.endpoint_url:
                 raise RuntimeError(f"a local client would reach {client.meta.endpoint_url}")
         if announce:

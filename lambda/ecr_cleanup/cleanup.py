@@ -51,11 +51,13 @@ from ecr_cleanup.decide import (
 )
 from ecr_cleanup.errors import ConfigError
 from ecr_cleanup.errors import describe_error as _describe_error
-from ecr_cleanup.in_use import LookupFailed, in_use_digests
+from ecr_cleanup.image_ref import ImageRef
+from ecr_cleanup.in_use import LookupFailed, workloads
+from ecr_cleanup.keep_set import KeepSet, local_keep_set
 from ecr_cleanup.manifests import index_children, is_index
-from ecr_cleanup.pull_policy import Sight
+from ecr_cleanup.pull_policy import Sight, pullers
 from ecr_cleanup.registry import BATCH_LIMIT, TAG_PAGE_ENTRIES, Deleted, Registry
-from ecr_cleanup.replication import read_replication
+from ecr_cleanup.replication import Replication, read_replication
 from ecr_cleanup.report import RepositoryReport, RunReport
 from ecr_cleanup.request import Request
 from ecr_cleanup.sdk import check_sdk
@@ -105,40 +107,57 @@ class PolicyUnknown(Exception):
 
 
 class InUse:
-    """The digests workloads pin, looked up once a run, by the first repository that has
-    something to delete; the others wait for it. A run with nothing to delete makes no
+    """The keep-set (what workloads pin here), read once a run, by the first repository that
+    has something to delete; the others wait for it. A run with nothing to delete makes no
     in-use call and creates no ECS or Lambda client. A failure is kept, and every
     repository that asks gets it (InUseUnknown); running out of time is not kept.
+
+    ``may_block``: the keep-set can name accounts whose workloads are unknown (the
+    organization shape's failed scans), so a repository they may pull from keeps everything.
     """
 
-    def __init__(self, look_up: Callable[[], frozenset[str]] | None) -> None:
+    def __init__(self, look_up: Callable[[], KeepSet] | None, *, may_block: bool = False) -> None:
         self._look_up = look_up
         self._lock = threading.Lock()
-        self._digests: frozenset[str] | None = None if look_up else frozenset()
+        self._keep: KeepSet | None = None if look_up else KeepSet()
+        self.may_block = may_block
         self.failure: str | None = None
-        # Repositories a running container of unknown digest holds (EKS), and why.
-        self.held: dict[str, str] = {}
-        self.notes: list[str] = []
 
     @property
     def enabled(self) -> bool:
         """False when PROTECT_IN_USE is off: there is nothing to look up."""
         return self._look_up is not None
 
-    def digests(self) -> frozenset[str]:
+    def keep_set(self) -> KeepSet:
         with self._lock:
-            if self._digests is None and self.failure is None:
+            if self._keep is None and self.failure is None:
                 assert self._look_up is not None
                 try:
-                    self._digests = self._look_up()
+                    self._keep = self._look_up()
                 except (LookupFailed, ConfigError) as error:
                     self.failure = str(error)
                 except (ClientError, BotoCoreError) as error:
                     self.failure = f"in-use lookup failed: {_describe_error(error)}"
             if self.failure is not None:
                 raise InUseUnknown(self.failure)
-            assert self._digests is not None
-            return self._digests
+            assert self._keep is not None
+            return self._keep
+
+
+@dataclass(frozen=True, slots=True)
+class KeepSets:
+    """What the organization shape gives one clean item instead of its own lookups.
+
+    ``own`` reads this registry's keep-set (merged from every target's scan); ``of`` another
+    target registry's (a replication destination); ``judged`` says whether a registry is a
+    target whose workloads were scanned; ``registry`` reaches such a destination's ECR.
+    The keep-set's ``sight`` is whose workloads the scan read.
+    """
+
+    own: Callable[[], KeepSet]
+    of: Callable[[str, str], KeepSet]
+    judged: Callable[[str, str], bool]
+    registry: Callable[[str, str], Registry]
 
 
 @dataclass(slots=True)
@@ -186,11 +205,13 @@ class Job:
     dry_run: bool
     image_status: str
     policy: Policy
+    owner: str  # the registry's account
     in_use: InUse
-    replicated: frozenset[str]  # repositories whose deletions would reach another account
-    replica_regions: Mapping[str, tuple[str, ...]]  # same-account regions a deletion reaches
-    regional: Callable[[str], Registry]  # this registry as seen in another region
-    sight: Sight | None  # whose workloads the run reads; None: SHARED_REPOSITORIES=pull-time
+    replicated: frozenset[str]  # repositories whose deletions reach a registry not judged
+    replicas: Mapping[str, tuple[tuple[str, str], ...]]  # judged registries a deletion reaches
+    replica: Callable[[str, str], Registry]  # such a destination's registry
+    replica_keep: Callable[[str, str], KeepSet] | None  # its keep-set (None: merged into ours)
+    sight: Callable[[], Sight | None] | None  # whose workloads are read; None: pull-time
     deadline: Deadline
     progress: Progress
     calls: ThreadPoolExecutor  # the batched calls of every repository
@@ -251,14 +272,15 @@ def run_cleanup(
     deadline: Deadline | None = None,
     progress: Progress | None = None,
     account_id: str | None = None,
-    seen_accounts: Iterable[str] = (),
+    keep_sets: KeepSets | None = None,
 ) -> RunReport:
     """Clean every repository the request names (or the configured scope) concurrently.
 
     ``progress(report, finished)`` is called from the worker threads after every page and
     every deletion batch, and once more with ``finished=True`` when a repository is done.
     ``account_id`` (the caller's) lets repository ARNs be built rather than looked up.
-    ``seen_accounts`` are accounts besides the registry's own whose workloads protect it.
+    ``keep_sets`` (the organization shape) replaces this account's own in-use lookups by
+    the keep-sets every target's scan built.
     """
     deadline = deadline or Deadline()
     report = RunReport(dry_run=request.dry_run)
@@ -282,37 +304,55 @@ def run_cleanup(
         report.error = f"nothing was deleted: {error}"
         return report
 
-    def look_up() -> frozenset[str]:
+    home = clients.ecr.meta.region_name
+    # DescribeRegistry named the caller: another account's reference to the same digest
+    # pins nothing here.
+    owner = settings.registry_id or replication.own_account
+
+    def look_up() -> KeepSet:
         """The home region's workloads, and those of every region of this account that a
         deletion is replayed to (replication), which must be spared there too."""
-        home = clients.ecr.meta.region_name
-        digests: set[str] = set()
-        for region in (home, *sorted(replication.own_regions(names, home))):
+        regions = (home, *sorted(replication.own_regions(names, home)))
+        references: set[ImageRef] = set()
+        held: dict[str, str] = {}
+        for region in regions:
             deadline.check()
             regional = clients.in_region(region)
             check_sdk(regional)  # their models, before their first call
-            with _paced(deadline, regional.ecs, regional.lambda_):
-                digests |= in_use_digests(
-                    regional.ecs,
-                    regional.lambda_,
-                    # DescribeRegistry named the caller: another account's reference
-                    # to the same digest pins nothing here.
-                    registry_id=settings.registry_id or replication.own_account,
-                    task_definition_revisions=settings.task_definition_revisions,
-                    max_workers=settings.max_workers,
-                )
-            if regional.eks is not None:
-                digests |= _eks_digests(
-                    regional, settings, replication.own_account, in_use, deadline
-                )
-        return frozenset(digests)
+            with _paced(
+                deadline, regional.ecs, regional.lambda_, regional.batch, regional.app_runner
+            ):
+                found = workloads(regional, settings)
+            references |= found.references
+            for (account, where, repository), why in found.held.items():
+                if account == owner and where in regions:
+                    held.setdefault(repository, why)
+        return local_keep_set(references, account=owner, regions=regions, by=owner, held=held)
 
-    in_use = InUse(look_up if settings.protect_in_use else None)
-    home = clients.ecr.meta.region_name
-    replica_regions = {
-        name: regions for name in names if (regions := replication.own_regions([name], home))
-    }
-    regional = _regional_registries(clients, settings.registry_id, account_id)
+    if keep_sets is not None:
+        in_use = InUse(keep_sets.own, may_block=True)
+        judged = keep_sets.judged
+        replica, replica_keep = keep_sets.registry, keep_sets.of
+    else:
+        in_use = InUse(look_up if settings.protect_in_use else None)
+
+        def judged(account: str, region: str) -> bool:
+            return account == replication.own_account  # its workloads: our own lookups
+
+        regional = _regional_registries(clients, settings.registry_id, account_id)
+
+        def replica(account: str, region: str) -> Registry:
+            return regional(region)
+
+        replica_keep = None
+    replicated, replicas = _replication_judged(replication, names, home, judged)
+    sight: Callable[[], Sight | None] | None = None
+    if settings.shared_repositories == "keep":
+        if keep_sets is not None:
+            sight = lambda: in_use.keep_set().sight  # noqa: E731 - the scan's targets
+        else:
+            alone = Sight(owner)
+            sight = lambda: alone  # noqa: E731
     workers = settings.max_workers
     with (
         ThreadPoolExecutor(workers, thread_name_prefix="repository") as repositories,
@@ -325,13 +365,13 @@ def run_cleanup(
             policy=Policy(
                 now, settings.min_age, settings.keep_pulled_within, settings.keep_untagged
             ),
+            owner=owner,
             in_use=in_use,
-            replicated=replication.other_accounts(names),
-            replica_regions={name: tuple(sorted(r)) for name, r in replica_regions.items()},
-            regional=regional,
-            sight=Sight(settings.registry_id or replication.own_account, frozenset(seen_accounts))
-            if settings.shared_repositories == "keep"
-            else None,
+            replicated=replicated,
+            replicas=replicas,
+            replica=replica,
+            replica_keep=replica_keep,
+            sight=sight,
             deadline=deadline,
             progress=progress or _no_progress,
             calls=calls,
@@ -347,37 +387,29 @@ def run_cleanup(
     return report
 
 
-def _eks_digests(
-    regional: Clients,
-    settings: Settings,
-    own_account: str | None,
-    in_use: InUse,
-    deadline: Deadline,
-) -> set[str]:
-    """What the region's EKS clusters pin here; repositories of this registry that run an
-    image of unknown digest go to ``in_use.held``. Imported only when a lookup is made."""
-    import boto3  # noqa: PLC0415 - the cold start pays for EKS only when it is read
-
-    from ecr_cleanup.in_use.eks import eks_references  # noqa: PLC0415
-
-    session = regional.session or boto3.Session()
-    with _paced(deadline, regional.eks):
-        found = eks_references(
-            regional.eks,
-            session.get_credentials(),
-            clusters=settings.eks_clusters,
-            unreadable=settings.eks_unreadable,
-            ignore=settings.eks_ignore,
-        )
-    for note in found.notes:
-        logger.warning(note)
-        in_use.notes.append(note)
-    region = regional.eks.meta.region_name
-    account = settings.registry_id or own_account
-    for ref, why in found.held.items():
-        if ref.region == region and (account is None or ref.account == account):
-            in_use.held.setdefault(ref.repository, why)
-    return {ref.digest for ref in found.references if ref.digest and ref.pins(account, region)}
+def _replication_judged(
+    replication: Replication,
+    names: Iterable[str],
+    home: str,
+    judged: Callable[[str, str], bool],
+) -> tuple[frozenset[str], dict[str, tuple[tuple[str, str], ...]]]:
+    """Repositories kept whole (a deletion reaches a registry whose workloads are not
+    judged), and the judged destinations (account, region) of the others."""
+    if replication.unknown:
+        return frozenset(names), {}
+    kept: set[str] = set()
+    judged_destinations: dict[str, tuple[tuple[str, str], ...]] = {}
+    for name in names:
+        destinations = {
+            (account, region)
+            for region, account in replication.destinations(name)
+            if (account, region) != (replication.own_account, home)
+        }
+        if any(not judged(account, region) for account, region in destinations):
+            kept.add(name)
+        elif destinations:
+            judged_destinations[name] = tuple(sorted(destinations))
+    return frozenset(kept), judged_destinations
 
 
 def _regional_registries(
@@ -406,6 +438,7 @@ def _paced(deadline: Deadline, *lookup_clients: Any) -> Iterator[None]:
     def check(**_: Any) -> None:
         deadline.check()
 
+    lookup_clients = tuple(client for client in lookup_clients if client is not None)
     for client in lookup_clients:
         client.meta.events.register("before-call", check, unique_id=_PACED)
     try:
@@ -449,13 +482,15 @@ def clean_repository(job: Job, name: str) -> RepositoryReport:
             and name not in job.replicated
             and any(d.delete for d in decisions(frozenset(), scan.pinned))
         )
-        shared = deleting and _shared_beyond_sight(job, name)
+        policy = _PolicyText(job, name)
+        shared = deleting and _shared_beyond_sight(job, name, policy)
         wanted = job.in_use.enabled and deleting and not shared
-        in_use = job.in_use.digests() if wanted else frozenset()
+        keep = job.in_use.keep_set() if wanted else KeepSet()
         if wanted:
-            _check_held(job.in_use, name)
+            _check_held(job, keep, name, policy)
+        in_use = keep.digests(name)
         pinned: Mapping[str, Reason] = scan.pinned
-        if name not in job.replicated and name in job.replica_regions:
+        if name in job.replicas and not shared:
             doomed_here = [d.digest for d in decisions(in_use, pinned) if d.delete]
             pinned = {**pinned, **_replicas_in_use(job, name, doomed_here)}
         made = decisions(in_use, pinned)
@@ -465,7 +500,7 @@ def clean_repository(job: Job, name: str) -> RepositoryReport:
                 Decision(d.digest, delete=False, reason=instead) if d.delete else d for d in made
             )
         # The decisions stream into their counts; only the doomed digests are kept.
-        doomed = _count_decisions(made, report, dry_run=job.dry_run)
+        doomed = _count_decisions(made, report, dry_run=job.dry_run, keep=keep)
         if job.dry_run:
             report.would_delete = len(doomed)
             report.bytes_reclaimed = sum(_reclaimed(scan.untagged[d]) for d in doomed)
@@ -483,12 +518,6 @@ def clean_repository(job: Job, name: str) -> RepositoryReport:
         report.error = f"unexpected {type(error).__name__}: {error}"
     job.progress(report, True)
     return report
-
-
-def _check_held(in_use: InUse, name: str) -> None:
-    """A running container of unknown digest holds its repository for this run."""
-    if name in in_use.held:
-        raise InUseUnknown(f"held for tonight: {in_use.held[name]}")
 
 
 def _opted_out(registry: Registry, name: str) -> bool:
@@ -608,7 +637,9 @@ def _bound_unreadable(
         logger.warning(
             "unreadable index", extra={"repository": name, "digest": digest, "reason": why}
         )
-        limit = pushed[digest]
+        limit = pushed.get(digest)
+        if limit is None:  # not an index this scan asked for: its answer cannot be placed
+            raise UnreadableIndex(f"index {digest or '(no digest)'}: {why}")
         children[digest] = tuple(
             d for d, image in untagged.items() if image.pushed_at <= limit and d != digest
         )
@@ -617,23 +648,40 @@ def _bound_unreadable(
     return pinned
 
 
-def _shared_beyond_sight(job: Job, name: str) -> bool:
-    """Whether accounts whose workloads this run does not read may pull from the repository
-    (GetRepositoryPolicy, once); never asked with SHARED_REPOSITORIES=pull-time."""
-    if job.sight is None:
+class _PolicyText:
+    """The repository's policy (GetRepositoryPolicy), read at most once, when first asked."""
+
+    def __init__(self, job: Job, name: str) -> None:
+        self._job, self._name = job, name
+        self._read = False
+        self._text: str | None = None
+
+    def text(self) -> str | None:
+        if not self._read:
+            self._job.deadline.check()
+            try:
+                self._text = self._job.registry.policy_text(self._name)
+            except (ClientError, BotoCoreError) as error:
+                raise PolicyUnknown(
+                    f"ecr:GetRepositoryPolicy failed: {_describe_error(error)}"
+                ) from None
+            self._read = True
+        return self._text
+
+
+def _shared_beyond_sight(job: Job, name: str, policy: _PolicyText) -> bool:
+    """Whether accounts whose workloads this run does not read may pull from the repository;
+    never asked with SHARED_REPOSITORIES=pull-time."""
+    sight = job.sight() if job.sight is not None else None
+    if sight is None:
         return False
-    job.deadline.check()
-    try:
-        text = job.registry.policy_text(name)
-    except (ClientError, BotoCoreError) as error:
-        raise PolicyUnknown(f"ecr:GetRepositoryPolicy failed: {_describe_error(error)}") from None
-    who = job.sight.beyond(text)
+    who = sight.beyond(policy.text())
     if who is not None:
         logger.info(
             "shared beyond sight",
             extra={
                 "repository": name,
-                "accounts": sorted(who.accounts - job.sight.accounts - {job.sight.owner}),
+                "accounts": sorted(who.accounts - sight.accounts - {sight.owner}),
                 "organizations": sorted(who.organizations),
                 "organization_paths": sorted(who.organization_paths),
                 "anyone": who.why or None,
@@ -642,38 +690,67 @@ def _shared_beyond_sight(job: Job, name: str) -> bool:
     return who is not None
 
 
+def _check_held(job: Job, keep: KeepSet, name: str, policy: _PolicyText) -> None:
+    """Nothing goes from a repository that a running image of unknown digest holds, or
+    that an account whose workloads are unknown (its scan failed) may pull from."""
+    if name in keep.held:
+        raise InUseUnknown(f"held for tonight: {keep.held[name]}")
+    if not keep.blocked:
+        return
+    why = keep.blocking(job.owner, None)  # the owner's own scan: no policy needed
+    if why is None:
+        why = keep.blocking(job.owner, pullers(policy.text(), job.owner))
+    if why is not None:
+        raise InUseUnknown(f"an account that may pull from it is unknown tonight: {why}")
+
+
 def _tagged(job: Job, name: str) -> set[str]:
     """Every digest that carries a tag now (ListImages TAGGED, 1000 tags a page)."""
     return {d for page in job.deadline.paced(job.registry.tagged_pages(name)) for d in page}
 
 
 def _replicas_in_use(job: Job, name: str, doomed: list[str]) -> dict[str, Reason]:
-    """The doomed digests whose copy in a same-account replication destination is tagged or
-    was pulled within the window there: ECR would replay the deletion to it.
+    """The doomed digests that a judged replication destination still needs: ECR would
+    replay the deletion to it.
 
-    DescribeImages of the doomed digests only, 100 a call, per destination region; a
-    destination without the repository holds no copy. Any other failure: nothing goes.
+    A copy is needed when that registry's keep-set pins it (organization shape: another
+    target's keep-set; the single shape merged its own regions' into this one), or when it
+    is tagged there or was pulled within the window there: DescribeImages of the doomed
+    digests only, 100 a call; a destination without the repository holds no copy. A
+    destination whose workloads are unknown, or any other failure: nothing goes.
     """
     window = job.policy.keep_pulled_within
     since = job.policy.now - window
     used: dict[str, Reason] = {}
-    for region in job.replica_regions[name]:
-        replica = job.regional(region)
+    for account, region in job.replicas[name]:
+        where = region if account == job.owner else f"{account}/{region}"
+        if job.replica_keep is not None:
+            try:
+                theirs = job.replica_keep(account, region)
+            except (LookupFailed, ClientError, BotoCoreError) as error:
+                raise ReplicaUnknown(f"replica keep-set of {where}: {error}") from None
+            why = theirs.held.get(name) or theirs.blocking(account, None)
+            if why:
+                raise ReplicaUnknown(f"deletions replay to {where}, unknown tonight: {why}")
+            used.update(dict.fromkeys(theirs.digests(name) & set(doomed), Reason.REPLICATED))
         try:
-            for details in job.each(partial(replica.describe_without_pulls, name), doomed):
+            replica = job.replica(account, region)
+            for details in job.each(partial(replica.describe, name, pulls=False), doomed):
                 for detail in details:
                     pulled = _utc(detail.get("lastRecordedPullTime"))
                     if detail.get("imageTags") or (window and pulled and pulled > since):
                         used[detail["imageDigest"]] = Reason.REPLICATED
+        except LookupFailed as error:
+            raise ReplicaUnknown(f"replica lookup in {where}: {error}") from None
         except ClientError as error:
             if error.response.get("Error", {}).get("Code") == "RepositoryNotFoundException":
                 continue
             raise ReplicaUnknown(
-                f"replica lookup ecr:DescribeImages in {region} failed: {_describe_error(error)}"
+                f"replica lookup ecr:DescribeImages in {where} failed: {_describe_error(error)}"
             ) from None
         except BotoCoreError as error:
             raise ReplicaUnknown(
-                f"replica lookup ecr:DescribeImages in {region} failed: {_describe_error(error)}"
+                f"replica lookup ecr:DescribeImages in {where} failed: {_describe_error(error)}"
             ) from None
     return used
 
@@ -689,9 +766,10 @@ def _utc(moment: datetime | None) -> datetime | None:
 
 
 def _count_decisions(
-    decisions: Iterable[Decision], report: RepositoryReport, *, dry_run: bool
+    decisions: Iterable[Decision], report: RepositoryReport, *, dry_run: bool, keep: KeepSet
 ) -> list[str]:
-    """Count the kept images by reason, log every decision at DEBUG, return the doomed."""
+    """Count the kept images by reason, log every decision at DEBUG (an image in use with
+    the accounts that pin it), return the doomed."""
     debug = logger.log_level <= logging.DEBUG
     doomed = []
     for decision in decisions:
@@ -704,6 +782,11 @@ def _count_decisions(
                     "action": "delete" if decision.delete else "keep",
                     "reason": str(decision.reason),
                     "dry_run": dry_run,
+                    **(
+                        {"referenced_by": list(keep.referenced_by(report.name, decision.digest))}
+                        if decision.reason is Reason.IN_USE
+                        else {}
+                    ),
                 },
             )
         if decision.delete:

@@ -26,21 +26,23 @@ READ_TIMEOUT_SECONDS = 20
 class Clients:
     """The clients a run uses; tests and the local command inject their own.
 
-    ECS and Lambda are for the in-use lookups only: a run creates them (``in_region``) when
-    a repository first has something to delete, so an invocation that deletes nothing, is
-    refused, or has in-use protection off never pays for their models. Injected ones (tests)
-    are used as they are.
+    ECS, Lambda, Batch and App Runner are for the in-use lookups only: a run creates them
+    (``in_region``) when a repository first has something to delete, so an invocation that
+    deletes nothing, is refused, or has in-use protection off never pays for their models.
+    Injected ones (tests) are used as they are.
     """
 
     ecr: Any
     ecs: Any = None
     lambda_: Any = None
-    eks: Any = None  # None with injected ECS/Lambda clients and no EKS one: no EKS source
+    batch: Any = None
+    app_runner: Any = None
+    eks: Any = None  # None (injected ECS/Lambda clients and no EKS one): no EKS source
     session: Any = None  # what made them: the in-use clients come from the same session
     max_workers: int = 4
 
     def in_region(self, region: str) -> Clients:
-        """ECS and Lambda clients for ``region``, with the same credentials and config."""
+        """The in-use clients for ``region``, with the same credentials and config."""
         if self.ecs is not None and region == self.ecs.meta.region_name:
             return self
         session = self.session or boto3.Session()
@@ -49,6 +51,8 @@ class Clients:
             ecr=None,
             ecs=session.client("ecs", region_name=region, config=config),
             lambda_=session.client("lambda", region_name=region, config=config),
+            batch=session.client("batch", region_name=region, config=config),
+            app_runner=session.client("apprunner", region_name=region, config=config),
             eks=session.client("eks", region_name=region, config=config),
             session=session,
         )

@@ -164,13 +164,18 @@ class Registry:
         for page in pages:
             yield page["imageDetails"]
 
-    def describe(self, repository: str, digests: Sequence[str]) -> list[dict[str, Any]]:
+    def describe(
+        self, repository: str, digests: Sequence[str], *, pulls: bool = True
+    ) -> list[dict[str, Any]]:
         """Details of up to 100 images; images deleted since they were listed are left out.
 
         One missing id fails the whole DescribeImages call. BatchGetImage answers per id
         instead (a missing one is a failure, not an error), so one such call finds every
         image that vanished, however many, and the rest are described again: two extra
         calls per affected batch, where dropping one named image per retry could cost 100.
+        ``pulls=False`` never calls BatchGetImage, which records a pull: for a registry whose
+        pull times matter and that has no exclusion for this role (a replica); the batch is
+        then halved until the missing ids are found.
         """
         if not digests:
             return []
@@ -181,39 +186,16 @@ class Registry:
                 imageIds=[{"imageDigest": digest} for digest in digests],
             )
         except self._ecr.exceptions.ImageNotFoundException:
-            present = self.present(repository, digests)
-            if len(present) < len(digests):
-                return self.describe(repository, present)
-            if len(digests) == 1:  # BatchGetImage still saw it: gone in between
+            if pulls:
+                present = self.present(repository, digests)
+                if len(present) < len(digests):
+                    return self.describe(repository, present)
+            if len(digests) == 1:  # gone in between
                 return []
-            middle = len(digests) // 2  # never seen in practice: halve rather than spin
-            return self.describe(repository, digests[:middle]) + self.describe(
-                repository, digests[middle:]
+            middle = len(digests) // 2  # halve rather than spin
+            return self.describe(repository, digests[:middle], pulls=pulls) + self.describe(
+                repository, digests[middle:], pulls=pulls
             )
-        details: list[dict[str, Any]] = response["imageDetails"]
-        return details
-
-    def describe_without_pulls(
-        self, repository: str, digests: Sequence[str]
-    ) -> list[dict[str, Any]]:
-        """Like ``describe``, but never with BatchGetImage, which records a pull: for a
-        registry whose pull times matter and that has no exclusion for this role (a
-        replica). A missing id fails the call; the batch is halved until it is found."""
-        if not digests:
-            return []
-        try:
-            response = self._ecr.describe_images(
-                **self._registry,
-                repositoryName=repository,
-                imageIds=[{"imageDigest": digest} for digest in digests],
-            )
-        except self._ecr.exceptions.ImageNotFoundException:
-            if len(digests) == 1:
-                return []
-            middle = len(digests) // 2
-            return self.describe_without_pulls(
-                repository, digests[:middle]
-            ) + self.describe_without_pulls(repository, digests[middle:])
         details: list[dict[str, Any]] = response["imageDetails"]
         return details
 

@@ -19,7 +19,7 @@ from botocore.model import NoShapeFoundError, ServiceModel
 from ecr_cleanup.clients import Clients
 from ecr_cleanup.errors import ConfigError
 
-# service -> shape -> members the decisions read (ECR always; ECS and Lambda for in-use).
+# service -> shape -> members the decisions read (ECR always; the in-use services).
 REQUIRED: Mapping[str, Mapping[str, tuple[str, ...]]] = {
     "ecr": {
         "ImageDetail": ("subjectManifestDigest", "imageStatus", "lastRecordedPullTime"),
@@ -34,6 +34,18 @@ REQUIRED: Mapping[str, Mapping[str, tuple[str, ...]]] = {
         "ContainerImage": ("imageDigest",),
     },
     "lambda": {"FunctionCodeLocation": ("ResolvedImageUri",)},
+    "batch": {
+        "JobDefinition": (
+            "containerProperties",
+            "nodeProperties",
+            "ecsProperties",
+            "eksProperties",
+        ),
+        "EksPodProperties": ("containers", "initContainers"),
+        "JobSummary": ("jobDefinition",),
+        "JobDetail": ("container", "nodeProperties", "ecsProperties", "eksProperties"),
+    },
+    "apprunner": {"ImageRepository": ("ImageIdentifier", "ImageRepositoryType")},
 }
 REQUIRED_OPERATIONS: Mapping[str, tuple[str, ...]] = {
     "ecr": ("DescribeRegistry",),
@@ -62,6 +74,8 @@ def check_sdk(clients: Clients) -> None:
             ("ecr", clients.ecr),
             ("ecs", clients.ecs),
             ("lambda", clients.lambda_),
+            ("batch", clients.batch),
+            ("apprunner", clients.app_runner),
         )
         if client is not None
     }

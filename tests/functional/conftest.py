@@ -158,14 +158,19 @@ def ecr_calls(ecr: LocalEcr, operation: str | None = None) -> list[Any]:
 def repeated_calls(ecr: LocalEcr) -> int:
     """ECR calls whose operation and parameters exactly repeat an earlier call (retries).
 
-    The tags are listed again before each deletion wave by design: those are not counted.
+    The tags are listed again before each deletion wave by design: a tag listing counts as
+    a repeat only when no deletion of its repository came between (a retry).
     """
     seen: set[str] = set()
+    waves: dict[str, int] = {}  # repository -> BatchDeleteImage calls so far
     repeats = 0
     for call in ecr_calls(ecr):
-        if call.operation == "ListImages" and call.params["filter"]["tagStatus"] == "TAGGED":
-            continue
+        repository = str(call.params.get("repositoryName", ""))
         key = call.operation + json.dumps(call.params, sort_keys=True)
+        if call.operation == "ListImages" and call.params["filter"]["tagStatus"] == "TAGGED":
+            key += f"#{waves.get(repository, 0)}"
+        if call.operation == "BatchDeleteImage":
+            waves[repository] = waves.get(repository, 0) + 1
         repeats += key in seen
         seen.add(key)
     return repeats

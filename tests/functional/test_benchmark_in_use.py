@@ -1,8 +1,8 @@
 """The figures of ``python -m tools.benchmark --in-use`` cannot drift from what they claim.
 
 The benchmark's own seeding, minimum and call grouping, at a tiny size with no latency:
-the real handler's in-use lookups make exactly the computed minimum of every ECS and
-Lambda operation (and no other), and keep exactly the images the shape puts in use.
+the real handler's in-use lookups make exactly the computed minimum of every ECS, Lambda,
+Batch and App Runner operation (and no other), and keep exactly the images the shape puts in use.
 """
 
 from __future__ import annotations
@@ -19,8 +19,19 @@ from tools.local_ecr import LocalEcr
 
 # 11 services a cluster: two DescribeServices calls each; 22 current revisions: two
 # DescribeServiceRevisions calls; families of 1 to 3 revisions; a cluster with no task.
+# 101 Batch job definitions and 21 App Runner services: two pages of each.
 TINY = benchmark.Workloads(
-    "tiny", clusters=2, services=22, families=25, functions=3, versions=2, unused=5
+    "tiny",
+    clusters=2,
+    services=22,
+    families=25,
+    functions=3,
+    versions=2,
+    unused=5,
+    job_definitions=101,
+    job_queues=2,
+    jobs=3,
+    app_runner_services=21,
 )
 
 
@@ -77,3 +88,4 @@ def test_the_shape_is_what_the_issue_asks() -> None:
     assert any(s.desired == 0 for s in services) and any(s.desired for s in services)
     assert len(families) == 150 and set(families.values()) == {1, 2, 3}
     assert (full.functions, full.versions) == (60, 5)
+    assert (full.job_definitions, full.app_runner_services) == (200, 20)

@@ -45,7 +45,7 @@ def test_a_service_scaled_to_zero_keeps_the_digest_it_deployed(
     images = ecr.images("api")
     assert deployed in images and doomed not in images
     assert result["totals"]["kept"]["in_use"] == 1
-    assert ecr.count("ListServices") == 1, "12 services fit one page of 100 (the default is 10)"
+    assert ecr.count("ListServices", "ecs") == 1, "12 services fit one page of 100 (default 10)"
     assert ecr.count("DescribeServices") == 2
     assert ecr.count("DescribeServiceRevisions") == 1
 

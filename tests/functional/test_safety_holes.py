@@ -14,6 +14,7 @@ import pytest
 
 from ecr_cleanup import cleanup, clients
 from ecr_cleanup.handler import RunFailed
+from ecr_cleanup.in_use import Workloads
 from tests.functional.conftest import NOW, OLD, Invoke, ecr_calls, write_calls
 from tools.local_ecr import Faults, LocalEcr
 
@@ -35,13 +36,13 @@ def tag_during_lookup(
     pipeline tags `digests` (a rollback). Returns a check that the lookup did run."""
     ran: list[bool] = []
 
-    def lookups(*_: Any, **__: Any) -> frozenset[str]:
+    def lookups(*_: Any, **__: Any) -> Workloads:
         for number, digest in enumerate(digests):
             ecr.tag("web", digest, f"rollback-{number}")
         ran.append(True)
-        return frozenset()
+        return Workloads()
 
-    monkeypatch.setattr(cleanup, "in_use_digests", lookups)
+    monkeypatch.setattr(cleanup, "workloads", lookups)
     return lambda: None if ran else pytest.fail("the in-use lookup never ran")
 
 

@@ -334,6 +334,12 @@ IN_USE = {
     ],
     "lambda:ListVersionsByFunction": ["arn:aws:lambda:*:111122223333:function:*"],
     "lambda:GetFunction": ["arn:aws:lambda:*:111122223333:function:*"],
+    "batch:DescribeJobDefinitions": ["*"],
+    "batch:DescribeJobQueues": ["*"],
+    "batch:ListJobs": ["*"],
+    "batch:DescribeJobs": ["*"],
+    "apprunner:ListServices": ["*"],
+    "apprunner:DescribeService": ["arn:aws:apprunner:*:111122223333:service/*"],
 }
 
 
@@ -354,6 +360,8 @@ def test_in_use_reads_reach_replication_destinations_but_deletion_stays_home(
         "service-revision/prod/web/1",
         "ecs:ListTasks": "arn:aws:ecs:us-west-2:111122223333:cluster/prod",
         "lambda:GetFunction": "arn:aws:lambda:eu-central-1:111122223333:function:api:3",
+        "apprunner:DescribeService": "arn:aws:apprunner:eu-west-2:111122223333:"
+        "service/web/8fe1e10304f84fd2b0df550fe98a71fa",
     }
     for action, arn in elsewhere.items():
         assert any(iam_pattern_matches(r, arn) for r in resources_for(statements, action))
@@ -370,7 +378,7 @@ def test_no_in_use_lookups_without_protect_in_use() -> None:
     statements = cleanup_statements(template) + _default_policy_statements(template)
     actions = {action for statement in statements for action in statement["Action"]}
     assert not actions & set(IN_USE)
-    assert not any(a.startswith(("ecs:", "lambda:")) for a in actions)
+    assert not any(a.startswith(("ecs:", "lambda:", "batch:", "apprunner:")) for a in actions)
     # The only '*' left is DescribeRegistry, which has no resource type.
     assert [s["Action"] for s in cleanup_statements(template) if s["Resource"] == ["*"]] == [
         ["ecr:DescribeRegistry"]

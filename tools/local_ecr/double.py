@@ -25,7 +25,7 @@ from botocore.config import Config
 from moto.core.base_backend import BackendDict
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 
-from . import eks, manifests
+from . import batch_apprunner, eks, manifests
 from .ecs_workloads import make_legacy
 from .faults import Faults
 from .inuse import image_uri, make_pending
@@ -145,6 +145,7 @@ class LocalEcr:
                     account_backends = backend_dict.get(account)
                     if account_backends is not None:
                         account_backends.reset()
+            batch_apprunner.reset(None if every_account else {self._account_id})
             eks.reset(None if every_account else self._account_id)
         self._calls.clear()
         self.faults = Faults()
@@ -589,6 +590,57 @@ class LocalEcr:
             except lam.exceptions.ResourceConflictException:
                 lam.update_alias(FunctionName=name, Name=alias, FunctionVersion=version)
         return str(deployed["FunctionArn"])
+
+    def register_job_definition(
+        self, name: str, image: str | None = None, **properties: Any
+    ) -> str:
+        """Register a revision of Batch job definition `name`; returns its ARN.
+
+        `image` alone makes a container job (`containerProperties.image`); otherwise pass
+        the properties as Batch takes them (`nodeProperties`, `ecsProperties`,
+        `eksProperties`, `containerProperties`).
+        """
+        if image is not None:
+            properties = {"containerProperties": {"image": image, "vcpus": 1}, **properties}
+        return batch_apprunner.register_job_definition(
+            self._account_id, self._region, name, properties
+        )
+
+    def deregister_job_definition(self, arn: str) -> None:
+        """The revision becomes INACTIVE; its jobs already submitted go on."""
+        batch_apprunner.deregister_job_definition(self._account_id, self._region, arn)
+
+    def submit_batch_job(
+        self,
+        queue: str,
+        definition_arn: str,
+        *,
+        status: str = "RUNNING",
+        eks_override: dict[str, Any] | None = None,
+    ) -> str:
+        """A job of `definition_arn` on `queue` (created if new) in `status`; returns its id.
+        `eks_override` is SubmitJob's `eksPropertiesOverride` (containers' `image`)."""
+        return batch_apprunner.submit_job(
+            self._account_id,
+            self._region,
+            queue=queue,
+            definition_arn=definition_arn,
+            status=status,
+            eks_override=eks_override,
+        )
+
+    def create_app_runner_service(
+        self, name: str, identifier: str, *, kind: str = "ECR", status: str = "RUNNING"
+    ) -> str:
+        """An App Runner service whose source is the image `identifier`; returns its ARN."""
+        return batch_apprunner.create_service(
+            self._account_id,
+            self._region,
+            name=name,
+            identifier=identifier,
+            kind=kind,
+            status=status,
+        )
 
     def put_public_parameter(self, name: str, value: str) -> None:
         """An AWS-owned public SSM parameter (`/aws/service/...`) in this view's region, as

@@ -24,7 +24,7 @@ IMAGE_FAILURE_CODES = frozenset(
 )
 """Every BatchDeleteImage failureCode in ECR's service model."""
 
-FAULTABLE_SERVICES = frozenset({"ecs", "lambda"})
+FAULTABLE_SERVICES = frozenset({"ecs", "lambda", "batch", "apprunner"})
 """Services besides ECR that faults reach when `include_other_services` is set."""
 
 
@@ -80,7 +80,7 @@ class Faults:
         self._lock = threading.Lock()
 
     def applies_to(self, service: str) -> bool:
-        """ECR always; ECS and Lambda only when asked for."""
+        """ECR always; the in-use services only when asked for."""
         return service == "ecr" or (self.include_other_services and service in FAULTABLE_SERVICES)
 
     def draw(self, operation: str, region: str = "") -> Fault | None:

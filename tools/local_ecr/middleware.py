@@ -4,7 +4,7 @@ Every request reaches `FidelityMiddleware` first. ECR operations listed in
 `ecr_api.HANDLERS` are answered from the double's image tables; every other request goes
 to moto, with ECS and Lambda answers corrected where they lose image digests (`inuse`),
 service revisions and task definition listings (`ecs_workloads`), or skip paging
-(`listings`).
+(`listings`). Batch's in-use reads and App Runner are answered by `batch_apprunner`.
 """
 
 from __future__ import annotations
@@ -18,7 +18,17 @@ import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from . import accounts, ecr_api, ecs_workloads, eks, inuse, lambda_account, listings, organizations
+from . import (
+    accounts,
+    batch_apprunner,
+    ecr_api,
+    ecs_workloads,
+    eks,
+    inuse,
+    lambda_account,
+    listings,
+    organizations,
+)
 from .errors import ApiError
 from .faults import Fault, Faults
 from .registry import LOCK, Registry
@@ -137,6 +147,11 @@ class FidelityMiddleware:
         if service == "lambda" and operation == lambda_account.OPERATION:
             quota = self._lambda_quota()
             return json_response(lambda_account.account_settings(account, request.region, quota))
+        if service == "batch" and operation in batch_apprunner.BATCH_OPERATIONS:
+            return json_response(batch_apprunner.batch(operation, params, account, request.region))
+        if service == "apprunner" and operation in batch_apprunner.APP_RUNNER_OPERATIONS:
+            answered = batch_apprunner.app_runner(operation, params, account, request.region)
+            return json_response(answered)
         if service == "lambda":
             inuse.lambda_before(operation, params, account)
         if service == "ecs":

@@ -1,4 +1,6 @@
-"""Images that workloads of this account and region can still pull (read-only calls).
+"""Images that workloads of this account and region can still pull (read-only calls):
+ECS tasks, services and task definitions, Lambda versions, Batch job definitions and jobs,
+App Runner services.
 
 ECS and Lambda resolve a tag to a digest when they deploy and keep using that digest after
 the tag moved on, and a task definition may name a digest directly: such an untagged image
@@ -11,17 +13,52 @@ all (fail closed).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 from ecr_cleanup.image_ref import ImageRef
+from ecr_cleanup.in_use.app_runner import app_runner_references
+from ecr_cleanup.in_use.batch import batch_references
 from ecr_cleanup.in_use.lambda_versions import lambda_version_references
 from ecr_cleanup.in_use.lookup import LookupFailed, items
 from ecr_cleanup.in_use.running_tasks import running_task_references
 from ecr_cleanup.in_use.services import service_references
 from ecr_cleanup.in_use.task_definitions import task_definition_references
 
-__all__ = ["LookupFailed", "in_use_digests", "in_use_references"]
+if TYPE_CHECKING:
+    from ecr_cleanup.clients import Clients
+    from ecr_cleanup.settings import Settings
+
+__all__ = ["LookupFailed", "Workloads", "in_use_digests", "in_use_references", "workloads"]
+
+
+@dataclass(frozen=True, slots=True)
+class Workloads:
+    """What one account and region's workloads pin, in any registry.
+
+    ``held``: repositories, as (account, region, repository), that a running image of
+    unknown digest holds (a source that cannot name the manifest digest), and why.
+    """
+
+    references: frozenset[ImageRef] = frozenset()
+    held: Mapping[tuple[str, str, str], str] = field(default_factory=dict)
+
+
+def workloads(regional: Clients, settings: Settings) -> Workloads:
+    """Every in-use source of one account and region, with the settings' knobs; the one
+    entry point for the single shape's lookups and the organization's scan."""
+    return Workloads(
+        references=in_use_references(
+            regional.ecs,
+            regional.lambda_,
+            task_definition_revisions=settings.task_definition_revisions,
+            max_workers=settings.max_workers,
+            batch=regional.batch,
+            app_runner=regional.app_runner,
+        )
+    )
 
 
 def in_use_digests(
@@ -31,6 +68,8 @@ def in_use_digests(
     registry_id: str | None,
     task_definition_revisions: int,
     max_workers: int,
+    batch: Any = None,
+    app_runner: Any = None,
 ) -> frozenset[str]:
     """The digests of registry (``registry_id``, the clients' region) that workloads pin.
 
@@ -44,6 +83,8 @@ def in_use_digests(
         lambda_client,
         task_definition_revisions=task_definition_revisions,
         max_workers=max_workers,
+        batch=batch,
+        app_runner=app_runner,
     )
     return frozenset(
         ref.digest for ref in references if ref.digest and ref.pins(registry_id, region)
@@ -51,21 +92,35 @@ def in_use_digests(
 
 
 def in_use_references(
-    ecs: Any, lambda_client: Any, *, task_definition_revisions: int, max_workers: int
+    ecs: Any,
+    lambda_client: Any,
+    *,
+    task_definition_revisions: int,
+    max_workers: int,
+    batch: Any = None,
+    app_runner: Any = None,
 ) -> frozenset[ImageRef]:
     """Every ECR image, of any registry, that this account's workloads pin by digest.
 
     Clusters are listed once for tasks and services. ECS and Lambda are listed at the same
     time (one thread each), and their per-item calls (ListTaskDefinitions per family,
     DescribeTaskDefinition, GetFunction per version) share one pool of ``max_workers``: at
-    most ``max_workers`` + 2 calls in flight. After a failure the calls not yet started
-    are dropped.
+    most ``max_workers`` + 2 calls in flight. Batch and App Runner (when their clients
+    are given) are listed on a thread each as well, their per-item calls (ListJobs per queue
+    and status, DescribeJobs, DescribeService) on the same pool: at most ``max_workers`` + 4.
+    After a failure the calls not yet started are dropped.
     """
     with (
         ThreadPoolExecutor(max_workers, thread_name_prefix="in-use") as pool,
         ThreadPoolExecutor(1, thread_name_prefix="in-use-lambda") as lambda_lister,
+        ThreadPoolExecutor(2, thread_name_prefix="in-use-other") as other_lister,
     ):
         functions = lambda_lister.submit(lambda_version_references, lambda_client, pool)
+        others = [
+            other_lister.submit(source, client, pool)
+            for source, client in ((batch_references, batch), (app_runner_references, app_runner))
+            if client is not None
+        ]
         try:
             clusters = list(items(ecs, "list_clusters", "clusterArns"))
             references = running_task_references(ecs, clusters)
@@ -75,8 +130,11 @@ def in_use_references(
                 ecs, task_definition_revisions, pool, also=legacy
             )
             references |= functions.result()
+            for other in others:
+                references |= other.result()
         except BaseException:
-            functions.cancel()
+            for future in (functions, *others):
+                future.cancel()
             pool.shutdown(wait=True, cancel_futures=True)
             raise
     return frozenset(references)
