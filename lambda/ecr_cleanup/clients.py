@@ -26,7 +26,7 @@ READ_TIMEOUT_SECONDS = 20
 class Clients:
     """The clients a run uses; tests and the local command inject their own.
 
-    ECS, Lambda, Batch and App Runner are for the in-use lookups only: a run creates them
+    ECS, Lambda, Batch, App Runner and EKS are for the in-use lookups only: a run creates them
     (``in_region``) when a repository first has something to delete, so an invocation that
     deletes nothing, is refused, or has in-use protection off never pays for their models.
     Injected ones (tests) are used as they are.

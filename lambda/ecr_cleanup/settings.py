@@ -134,8 +134,6 @@ STATE_MACHINE_ARN = re.compile(
 # EKS cluster names (1 to 100 of A-Za-z0-9_-, a letter or digit first), or globs of them.
 EKS_CLUSTER = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,99}")
 EKS_CLUSTER_GLOB = re.compile(r"[A-Za-z0-9_*?-][A-Za-z0-9_*?-]{0,99}")
-SUBNET_ID = re.compile(r"subnet-[0-9a-f]{8,17}")
-SECURITY_GROUP_ID = re.compile(r"sg-[0-9a-f]{8,17}")
 
 Names = tuple[str, ...]
 
@@ -169,13 +167,11 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
         default="keep", name="SHARED_REPOSITORIES"
     )
     max_workers: Workers = field(default=4, name="MAX_WORKERS")
-    # EKS (in_use/eks.py): the clusters read (empty: every cluster), and unreadable ones.
+    # EKS (in_use/eks.py): the clusters read (empty: every cluster), and what an unreadable
+    # one does: fail the lookup, or (skip) be left out when EKS_IGNORE names it.
     eks_clusters: Names = field(default=(), name="EKS_CLUSTERS")
     eks_unreadable: Literal["fail", "skip"] = field(default="fail", name="EKS_UNREADABLE")
     eks_ignore: Names = field(default=(), name="EKS_IGNORE")
-    # The function's VPC (the stack's; the function only carries them, for the record).
-    vpc_subnets: Names = field(default=(), name="VPC_SUBNETS")
-    vpc_security_groups: Names = field(default=(), name="VPC_SECURITY_GROUPS")
     # Hub mode (WORK_BUCKET set): the targets the hub may clean, and how items are cut.
     target_accounts: Names = field(default=(), name="TARGET_ACCOUNTS")
     target_organizational_units: Names = field(default=(), name="TARGET_ORGANIZATIONAL_UNITS")
@@ -208,6 +204,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
         settings = cls(**values)  # type: ignore[arg-type]
         if problem := settings.hub_problem():
             raise ConfigError.naming([("environment", problem)])
+        if settings.eks_unreadable == "skip" and not settings.eks_ignore:
+            raise ConfigError.naming(
+                [("EKS_UNREADABLE", "skip needs EKS_IGNORE to name the clusters it may skip")]
+            )
         return settings
 
     def hub_problem(self) -> str | None:
@@ -274,8 +274,6 @@ READERS: dict[str, Callable[[object], object]] = {
     "eks_clusters": _listed(_matching(EKS_CLUSTER_GLOB, "an EKS cluster name or glob")),
     "eks_unreadable": _one_of("fail", "skip"),
     "eks_ignore": _listed(_matching(EKS_CLUSTER, "an EKS cluster name")),
-    "vpc_subnets": _listed(_matching(SUBNET_ID, "a subnet id (subnet-...)")),
-    "vpc_security_groups": _listed(_matching(SECURITY_GROUP_ID, "a security group id (sg-...)")),
     "target_accounts": _listed(_matching(ACCOUNT_ID, "a 12-digit account id")),
     "target_organizational_units": _listed(_matching(OU_ID, "an OU id (ou-xxxx-xxxxxxxx)")),
     "target_regions": _listed(_matching(REGION, "a region name such as eu-west-1")),

@@ -544,10 +544,28 @@ class LocalEcr:
             make_legacy(self._account_id, self._region, arn)
         return arn
 
-    def create_eks_cluster(self, kube: Any, *, ca_data: str | None = None) -> None:
-        """An EKS cluster whose API server is ``kube`` (a `LocalKubernetes`); ``ca_data``
-        (base64 PEM) replaces its CA in DescribeCluster, to mismatch the server's."""
-        eks.add(self._account_id, self._region, kube.name, kube.endpoint, ca_data or kube.ca_data)
+    def create_eks_cluster(
+        self,
+        kube: Any = None,
+        *,
+        name: str | None = None,
+        ca_data: str | None = None,
+        endpoint: str | None = None,
+        **described: Any,
+    ) -> None:
+        """An EKS cluster whose API server is ``kube`` (a `LocalKubernetes`). ``ca_data``
+        (base64 PEM) and ``endpoint`` replace the server's in DescribeCluster (another CA, a
+        closed port); ``described``: `status`, `authentication_mode`, `public`, `private`,
+        `public_cidrs` (see `eks.add`)."""
+        name = name or kube.name
+        eks.add(
+            self._account_id,
+            self._region,
+            name,
+            endpoint or (kube.endpoint if kube is not None else None),
+            ca_data or (kube.ca_data if kube is not None else None),
+            **described,
+        )
 
     def fail_describe(self, arn: str, reason: str = "MISSING") -> None:
         """DescribeServices, DescribeServiceRevisions or DescribeTasks answer `arn` in

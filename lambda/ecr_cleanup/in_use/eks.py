@@ -6,12 +6,14 @@ and the pod templates of Deployments, ReplicaSets (a rollback target), StatefulS
 DaemonSets, Jobs and CronJobs. A Deployment at 0 replicas or a CronJob pulls only when it
 runs again, so their digests must stay.
 
-The API server is reached over plain HTTPS with urllib3 (shipped with botocore), its
-certificate verified against the cluster's certificate authority from DescribeCluster. The
-bearer token is EKS's: ``k8s-aws-v1.`` and the base64url of a presigned STS
-GetCallerIdentity URL signed with the header ``x-k8s-aws-id: <cluster>``, made from the
-function's own credentials (presigning makes no call). One token per cluster read; a 401
-re-makes it once.
+The API server is reached over plain HTTPS with urllib3 (botocore's own HTTP layer, so
+nothing is added to the package or the cold start), its certificate verified against the
+cluster's certificate authority from DescribeCluster. The bearer token is EKS's:
+``k8s-aws-v1.`` and the base64url of a presigned STS GetCallerIdentity URL signed with the
+header ``x-k8s-aws-id: <cluster>``, made from the function's own credentials against the
+regional STS host whatever endpoint overrides say (EKS accepts only real STS hosts, and
+presigning makes no call, so no STS endpoint is needed in a VPC). One token per cluster
+read; a 401 makes it again, once.
 
 A cluster that cannot be read (no access entry, a refused token, a certificate that does
 not match, a timeout) fails the whole lookup (any pod may pull from any repository), unless
@@ -25,21 +27,28 @@ from __future__ import annotations
 import base64
 import fnmatch
 import json
+import os
 import ssl
-from collections.abc import Iterator, Sequence
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
 from botocore.auth import SigV4QueryAuth
 from botocore.awsrequest import AWSRequest
+from botocore.exceptions import ClientError
 
 from ecr_cleanup.image_ref import ImageRef, parse
 from ecr_cleanup.in_use.lookup import LookupFailed, call, items
 
 TOKEN_PREFIX = "k8s-aws-v1."  # noqa: S105 - a prefix, not a secret
 PRESIGN_SECONDS = 60  # what `aws eks get-token` signs for; EKS honours a token 15 minutes
-PAGE = 500
-TIMEOUT_SECONDS = 20.0
+PAGE = 500  # kubectl's chunk size: 2,000 pods are 4 calls, a page well under Lambda's memory
+CONNECT_SECONDS = 5.0
+TIMEOUT_SECONDS = 20.0  # per read; retried once
+BACKOFF_SECONDS = 0.5  # urllib3's backoff factor between retries (1 s, 2 s)
+VIEW_POLICY = "AmazonEKSViewPolicy"
 # Every list endpoint whose objects can start a container, and where their pod spec is.
 LISTS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("/api/v1/pods", ()),
@@ -52,17 +61,9 @@ LISTS: tuple[tuple[str, tuple[str, ...]], ...] = (
 )
 CONTAINER_KINDS = ("containers", "initContainers", "ephemeralContainers")
 STATUS_KINDS = ("containerStatuses", "initContainerStatuses", "ephemeralContainerStatuses")
-DOCKER_PULLABLE = "docker-pullable://"
-
-
-def grant_command(cluster: str, role_arn: str = "<function role ARN>") -> str:
-    """The one command pair that gives the function's role read access to ``cluster``."""
-    return (
-        f"aws eks create-access-entry --cluster-name {cluster} --principal-arn {role_arn} && "
-        f"aws eks associate-access-policy --cluster-name {cluster} --principal-arn {role_arn} "
-        "--policy-arn arn:aws:eks::aws:cluster-access-policy/AmazonEKSViewPolicy "
-        "--access-scope type=cluster"
-    )
+# How runtimes prefix ``imageID``: containerd and CRI-O write none, older Docker these.
+RUNTIME_PREFIXES = ("docker-pullable://", "docker://", "containerd://", "cri-o://")
+GLOB_CHARS = frozenset("*?[")
 
 
 @dataclass
@@ -70,8 +71,14 @@ class EksFindings:
     """What the clusters pin, the repositories held for an unknown digest, and notes."""
 
     references: set[ImageRef] = field(default_factory=set)
-    held: dict[ImageRef, str] = field(default_factory=dict)  # digest-less ref -> why
+    held: dict[ImageRef, str] = field(default_factory=dict)  # repository (no tag) -> why
     notes: list[str] = field(default_factory=list)  # globs matching nothing, skipped clusters
+
+    def merge(self, other: EksFindings) -> None:
+        self.references |= other.references
+        for repository, why in other.held.items():
+            self.held.setdefault(repository, why)
+        self.notes += other.notes
 
 
 class Unreadable(Exception):
@@ -85,40 +92,74 @@ def eks_references(
     clusters: Sequence[str],
     unreadable: str,
     ignore: Sequence[str],
-    role_arn: str | None = None,
+    spoke_role_name: str | None = None,
+    pace: Callable[[], None] | None = None,
+    workers: int = 4,
 ) -> EksFindings:
-    """Read every cluster in scope; raise LookupFailed for one that cannot be read."""
-    findings = EksFindings()
-    for name in _in_scope(eks, clusters, findings):
-        described = call(eks, "describe_cluster", name, name=name)["cluster"]
+    """Read every cluster in scope (``workers`` at a time); raise LookupFailed for one that
+    cannot be read, naming it and the commands that grant the read."""
+    found = EksFindings()
+    names = _in_scope(eks, clusters, found)
+    if not names:
+        return found
+    if credentials is None:
+        raise LookupFailed("in-use lookup of EKS clusters failed: no credentials to sign a token")
+    region = eks.meta.region_name
+
+    named = {p for p in clusters if not GLOB_CHARS & set(p)}
+
+    def read(name: str) -> EksFindings:
         try:
-            _read_cluster(name, described, credentials, eks.meta.region_name, findings)
+            described = call(eks, "describe_cluster", name, name=name)["cluster"]
+        except LookupFailed as error:
+            if name not in named and _not_found(error):
+                return EksFindings()  # listed, then deleted: it runs nothing any more
+            raise
+        mine = EksFindings()
+        try:
+            _read_cluster(name, described, credentials, region, found=mine, pace=pace or _no_pace)
         except Unreadable as error:
             if unreadable == "skip" and name in ignore:
-                findings.notes.append(f"EKS cluster {name} skipped as unreadable: {error}")
-                continue
+                return EksFindings(notes=[f"EKS cluster {name} skipped as unreadable: {error}"])
+            principal = grant_principal(described.get("arn", ""), spoke_role_name)
             raise LookupFailed(
-                f"in-use lookup of EKS cluster {name} failed: {error}; grant the function "
-                f"read access with: {grant_command(name, role_arn or '<function role ARN>')}"
+                f"in-use lookup of EKS cluster {name} failed: {error}; "
+                + _advice(name, region, described, principal)
             ) from None
-    return findings
+        return mine
+
+    with ThreadPoolExecutor(min(workers, len(names)), thread_name_prefix="in-use-eks") as pool:
+        for each in pool.map(read, names):
+            found.merge(each)
+    return found
 
 
-def _in_scope(eks: Any, patterns: Sequence[str], findings: EksFindings) -> list[str]:
+def _not_found(error: LookupFailed) -> bool:
+    cause = error.__cause__
+    return isinstance(cause, ClientError) and (
+        cause.response.get("Error", {}).get("Code") == "ResourceNotFoundException"
+    )
+
+
+def _no_pace() -> None:
+    """No time budget to check (a direct call, a test)."""
+
+
+def _in_scope(eks: Any, patterns: Sequence[str], found: EksFindings) -> list[str]:
     """Named clusters as they are (DescribeCluster fails for a missing one); globs and the
     empty setting expand over ListClusters (a glob matching nothing is a note)."""
-    globs = [p for p in patterns if any(c in p for c in "*?[")]
+    globs = [p for p in patterns if GLOB_CHARS & set(p)]
     names = [p for p in patterns if p not in globs]
     if patterns and not globs:
         return names
-    existing = list(items(eks, "list_clusters", "clusters"))
+    existing = list(items(eks, "list_clusters", "clusters", PaginationConfig={"PageSize": 100}))
     if not patterns:
         return existing
     chosen = dict.fromkeys(names)
     for glob in globs:
         matched = [c for c in existing if fnmatch.fnmatchcase(c, glob)]
         if not matched:
-            findings.notes.append(f"eksClusters glob {glob!r} matches no cluster")
+            found.notes.append(f"eksClusters glob {glob!r} matches no EKS cluster")
         chosen.update(dict.fromkeys(matched))
     return list(chosen)
 
@@ -138,30 +179,112 @@ def token(cluster: str, credentials: Any, region: str) -> str:
     return TOKEN_PREFIX + encoded
 
 
-def _read_cluster(
-    name: str, described: dict[str, Any], credentials: Any, region: str, found: EksFindings
-) -> None:
-    import urllib3  # noqa: PLC0415 - shipped with botocore; imported only when a cluster is read
+def grant_principal(cluster_arn: str, spoke_role_name: str | None) -> str:
+    """The role to give read access, as the grant command names it: the spoke role of the
+    cluster's account (organization shape), this function's own role (looked up by the
+    command itself: the function cannot learn its role without a call), or a placeholder."""
+    parts = cluster_arn.split(":")
+    if spoke_role_name and len(parts) > 4:
+        return f"arn:{parts[1]}:iam::{parts[4]}:role/{spoke_role_name}"
+    function = os.environ.get("AWS_LAMBDA_FUNCTION_NAME")
+    if function:
+        return (
+            f'"$(aws lambda get-function-configuration --function-name {function} '
+            '--query Role --output text)"'
+        )
+    return "<your IAM role ARN>"
 
+
+def grant_command(cluster: str, region: str, principal: str, partition: str = "aws") -> str:
+    """The one command pair that gives ``principal`` read access to every namespace."""
+    where = f"--region {region} --cluster-name {cluster} --principal-arn {principal}"
+    return (
+        f"aws eks create-access-entry {where} && aws eks associate-access-policy {where} "
+        f"--policy-arn arn:{partition}:eks::aws:cluster-access-policy/{VIEW_POLICY} "
+        "--access-scope type=cluster"
+    )
+
+
+def _advice(name: str, region: str, described: dict[str, Any], principal: str) -> str:
+    """What to do about an unreadable cluster: the grant, and what it needs first."""
+    arn = str(described.get("arn", ""))
+    partition = arn.split(":")[1] if arn.count(":") > 1 else "aws"
+    grant = grant_command(name, region, principal, partition)
+    mode = (described.get("accessConfig") or {}).get("authenticationMode")
+    advice = f"grant the function read access with: {grant}"
+    if mode == "CONFIG_MAP":
+        advice = (
+            "its authentication mode is CONFIG_MAP, which takes no access entries: switch it "
+            f"with aws eks update-cluster-config --region {region} --name {name} --access-config "
+            f"authenticationMode=API_AND_CONFIG_MAP, then {advice}"
+        )
+    return advice
+
+
+def _network_hint(described: dict[str, Any]) -> str:
+    """Why a connection may fail: a private-only endpoint, or public CIDRs that exclude us."""
+    vpc = described.get("resourcesVpcConfig") or {}
+    if vpc.get("endpointPublicAccess") is False:
+        return (
+            " (its API endpoint is private only: the function must run in the cluster's VPC, "
+            "vpcSubnets and vpcSecurityGroups, with HTTPS allowed to the cluster's security "
+            "group)"
+        )
+    cidrs = vpc.get("publicAccessCidrs") or []
+    if cidrs and "0.0.0.0/0" not in cidrs:
+        return f" (its public endpoint admits only {', '.join(cidrs)})"
+    return ""
+
+
+def _read_cluster(
+    name: str,
+    described: dict[str, Any],
+    credentials: Any,
+    region: str,
+    *,
+    found: EksFindings,
+    pace: Callable[[], None],
+) -> None:
+    import urllib3  # noqa: PLC0415 - botocore's own HTTP layer; imported when a cluster is read
+
+    if described.get("status") == "CREATING" and not described.get("endpoint"):
+        found.notes.append(f"EKS cluster {name} is still being created: nothing runs on it")
+        return
     endpoint = described.get("endpoint")
     authority = (described.get("certificateAuthority") or {}).get("data")
     if not endpoint or not authority:
-        raise Unreadable(f"DescribeCluster gave no endpoint or certificate authority ({name})")
+        raise Unreadable("DescribeCluster gave no endpoint or certificate authority")
     try:
-        pem = base64.b64decode(authority).decode()
+        pem = base64.b64decode(authority, validate=True).decode()
         context = ssl.create_default_context()
         context.load_verify_locations(cadata=pem)
     except (ValueError, ssl.SSLError) as error:
         raise Unreadable(f"unusable certificate authority: {error}") from None
     pool = urllib3.PoolManager(
+        maxsize=1,
         ssl_context=context,
-        timeout=urllib3.Timeout(connect=5.0, read=TIMEOUT_SECONDS),
-        retries=urllib3.Retry(total=2, connect=2, read=1, status=0, redirect=0),
+        timeout=urllib3.Timeout(connect=CONNECT_SECONDS, read=TIMEOUT_SECONDS),
+        # Transient server answers (429 from API priority and fairness, 5xx) and dropped
+        # connections are retried; the final answer is judged below.
+        retries=urllib3.Retry(
+            total=3,
+            connect=2,
+            read=1,
+            status=2,
+            status_forcelist=(429, 500, 502, 503, 504),
+            backoff_factor=BACKOFF_SECONDS,
+            raise_on_status=False,
+            redirect=0,
+            other=0,  # a certificate that does not verify will not verify on a retry
+        ),
     )
     bearer = [token(name, credentials, region)]
+    lock = threading.Lock()
 
-    def get(path: str, fields: dict[str, str]) -> dict[str, Any]:
+    def get(path: str, fields: dict[str, str]) -> tuple[int, dict[str, Any]]:
+        """The JSON answer to one GET; a 401 makes the token again, once."""
         for attempt in (1, 2):
+            pace()
             try:
                 response = pool.request(
                     "GET",
@@ -169,100 +292,144 @@ def _read_cluster(
                     fields=fields,
                     headers={"Authorization": f"Bearer {bearer[0]}", "Accept": "application/json"},
                 )
-            except urllib3.exceptions.SSLError as error:
-                raise Unreadable(f"the API server's certificate does not match: {error}") from None
+            except urllib3.exceptions.MaxRetryError as error:
+                raise _unreachable(path, error.reason, described) from None
             except urllib3.exceptions.HTTPError as error:
-                raise Unreadable(f"{path}: {type(error).__name__}: {error}") from None
+                raise _unreachable(path, error, described) from None
             if response.status == 401 and attempt == 1:
-                bearer[0] = token(name, credentials, region)  # expired: re-made once
+                with lock:
+                    bearer[0] = token(name, credentials, region)  # expired: made again once
                 continue
+            if response.status == 410:  # a continue token too old: the caller starts over
+                return 410, {}
             if response.status != 200:
                 reason = _status_reason(response.data)
                 raise Unreadable(f"GET {path} answered {response.status} {reason}".rstrip())
             try:
-                payload: dict[str, Any] = json.loads(response.data)
+                payload = json.loads(response.data)
             except ValueError:
                 raise Unreadable(f"GET {path} answered something other than JSON") from None
-            return payload
-        raise AssertionError("unreachable")
+            if not isinstance(payload, dict):
+                raise Unreadable(f"GET {path} answered something other than a list")
+            return 200, payload
+        raise AssertionError("unreachable")  # pragma: no cover
 
-    for path, spec_at in LISTS:
-        for obj in _listed(get, path):
-            if spec_at:
-                for image in _spec_images(_dig(obj, (*spec_at, "spec"))):
-                    _add_spec(image, found)
-                continue
-            metadata = obj.get("metadata") or {}
-            _pod(obj, f"{name}/{metadata.get('namespace', '')}/{metadata.get('name', '?')}", found)
+    try:
+        for path, spec_at in LISTS:
+            for obj in _listed(get, path):
+                if spec_at:
+                    for image in _spec_images(_dig(obj, (*spec_at, "spec"))).values():
+                        _add_spec(image, found)
+                    continue
+                metadata = obj.get("metadata") or {}
+                where = f"{name}/{metadata.get('namespace', '')}/{metadata.get('name', '?')}"
+                _pod(obj, where, found)
+    finally:
+        pool.clear()
 
 
-def _listed(get: Any, path: str) -> Iterator[dict[str, Any]]:
+def _unreachable(path: str, error: object, described: dict[str, Any]) -> Unreadable:
+    import urllib3  # noqa: PLC0415
+
+    if isinstance(error, urllib3.exceptions.SSLError | ssl.SSLError):
+        return Unreadable(
+            f"the API server's certificate does not match the cluster's certificate "
+            f"authority: {error}"
+        )
+    return Unreadable(f"GET {path}: {type(error).__name__}: {error}{_network_hint(described)}")
+
+
+def _listed(
+    get: Callable[[str, dict[str, str]], tuple[int, dict[str, Any]]], path: str
+) -> Iterator[dict[str, Any]]:
+    """Every item of one list endpoint, page by page; a continue token that expired (410
+    Gone, etcd compacted meanwhile) starts the listing over, once."""
     fields = {"limit": str(PAGE)}
+    restarted = False
     while True:
-        page = get(path, fields)
-        yield from page.get("items") or []
+        status, page = get(path, fields)
+        if status == 410:
+            if restarted or "continue" not in fields:
+                raise Unreadable(f"GET {path} answered 410 Gone twice")
+            restarted = True
+            fields = {"limit": str(PAGE)}
+            continue
+        listed = page.get("items") or []
+        yield from (item for item in listed if isinstance(item, dict))
         more = (page.get("metadata") or {}).get("continue")
         if not more:
             return
-        fields = {"limit": str(PAGE), "continue": more}
+        fields = {"limit": str(PAGE), "continue": str(more)}
 
 
-def _dig(obj: Any, path: Sequence[str]) -> Any:
+def _dig(obj: Any, path: Sequence[str]) -> dict[str, Any]:
     for key in path:
         obj = obj.get(key) if isinstance(obj, dict) else None
     return obj if isinstance(obj, dict) else {}
 
 
-def _spec_images(spec: dict[str, Any]) -> Iterator[tuple[str, str]]:
-    """(container name, image) of every container of a pod spec."""
+def _spec_images(spec: dict[str, Any]) -> dict[str, str]:
+    """Container name -> image, for every container of a pod spec (init and ephemeral too)."""
+    images: dict[str, str] = {}
     for kind in CONTAINER_KINDS:
         for container in spec.get(kind) or []:
-            if container.get("image"):
-                yield container.get("name", ""), container["image"]
+            if isinstance(container, dict) and isinstance(container.get("image"), str):
+                images[str(container.get("name", ""))] = container["image"]
+    return images
 
 
-def _add_spec(image: tuple[str, str], found: EksFindings) -> None:
-    ref = parse(image[1])
+def _add_spec(image: str, found: EksFindings) -> None:
+    ref = parse(image)
     if ref is not None and ref.digest:
         found.references.add(ref)
 
 
 def _pod(pod: dict[str, Any], where: str, found: EksFindings) -> None:
-    """A pod's spec images, and what its runtime reports it runs (``imageID``)."""
-    spec_images = dict(_spec_images(pod.get("spec") or {}))
-    for name, image in spec_images.items():
-        _add_spec((name, image), found)
+    """A pod's spec images, and what its runtime reports it runs (``imageID``, ``image``)."""
+    spec_images = _spec_images(pod.get("spec") or {})
+    for image in spec_images.values():
+        _add_spec(image, found)
     status = pod.get("status") or {}
     for kind in STATUS_KINDS:
         for container in status.get(kind) or []:
-            image_id = container.get("imageID") or ""
-            named = container.get("image") or spec_images.get(container.get("name", ""), "")
-            pinned = runtime_reference(image_id)
+            if not isinstance(container, dict):
+                continue
+            reported = parse(str(container.get("image") or ""))
+            if reported is not None and reported.digest:
+                found.references.add(reported)
+            image_id = str(container.get("imageID") or "")
+            pinned, config_digest = runtime_reference(image_id)
             if pinned is not None:
                 found.references.add(pinned)
                 continue
-            if not image_id.startswith("sha256:"):
+            if not config_digest:
                 continue  # not started yet (empty), or not an ECR image
             # A bare config digest: the spec's reference is all there is.
-            spec_ref = parse(spec_images.get(container.get("name", ""), "") or named)
+            name = str(container.get("name", ""))
+            spec_ref = parse(spec_images.get(name, ""))
             if spec_ref is None or spec_ref.digest:
                 continue  # not ECR, or pinned by the spec (added above)
             repository = ImageRef(spec_ref.account, spec_ref.region, spec_ref.repository)
             found.held.setdefault(
                 repository,
-                f"pod {where} runs {spec_ref.repository}:{spec_ref.tag or 'latest'} and its "
-                f"runtime reports only the config digest {image_id[:19]}...: its manifest "
-                "digest is unknown",
+                f"EKS pod {where} container {name} runs {spec_ref.repository}:"
+                f"{spec_ref.tag or 'latest'} and its runtime reports only the config digest "
+                f"{image_id.rpartition('sha256:')[2][:12]}..., not the manifest digest it pulled",
             )
 
 
-def runtime_reference(image_id: str) -> ImageRef | None:
+def runtime_reference(image_id: str) -> tuple[ImageRef | None, bool]:
     """The ECR image a container status's ``imageID`` names by manifest digest, if any:
-    ``repo@sha256:`` (containerd) or ``docker-pullable://repo@sha256:`` (older Docker).
-    A bare ``sha256:`` is the image's config digest, not a manifest digest: None."""
-    text = image_id.removeprefix(DOCKER_PULLABLE)
+    ``repo@sha256:`` (containerd, CRI-O) or ``docker-pullable://repo@sha256:`` (older
+    Docker); and whether it is instead a bare ``sha256:`` config digest (``docker://``
+    too), which names no manifest."""
+    text = image_id
+    for prefix in RUNTIME_PREFIXES:
+        text = text.removeprefix(prefix)
+    if text.startswith("sha256:"):
+        return None, True
     ref = parse(text) if "@" in text else None
-    return ref if ref is not None and ref.digest else None
+    return (ref if ref is not None and ref.digest else None), False
 
 
 def _status_reason(body: bytes) -> str:
