@@ -378,11 +378,13 @@ def _check_eks(config: CleanupConfig) -> None:
             "EKS_UNREADABLE=skip without EKS_IGNORE)",
         )
     if bool(config.vpc_subnets) != bool(config.vpc_security_groups):
-        key = "vpcSecurityGroups" if config.vpc_subnets else "vpcSubnets"
+        given, missing = (
+            ("vpcSubnets", "vpcSecurityGroups")
+            if config.vpc_subnets
+            else ("vpcSecurityGroups", "vpcSubnets")
+        )
         raise ConfigError(
-            key,
-            "vpcSubnets and vpcSecurityGroups go together: the function joins the VPC "
-            "with both, or neither",
+            given, f"needs {missing} too: the function joins a VPC with both, or neither"
         )
     if config.vpc_subnets and config.organization:
         raise ConfigError(

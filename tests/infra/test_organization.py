@@ -288,3 +288,28 @@ def test_the_plans_session_policy_allows_no_action_of_the_spoke_role_but_listing
     operations = botocore.session.get_session().get_service_model("ecr").operation_names
     every = granted | {f"ecr:{operation}" for operation in operations}
     assert {action for action in every if allowed(session, action)} == {"ecr:DescribeRepositories"}
+
+
+def test_the_spoke_reads_its_own_eks_clusters_and_the_hub_makes_no_access_entry() -> None:
+    """The spoke role describes its account's clusters (read-only, every region); the
+    access entries for it are the account owner's step (README, "EKS clusters")."""
+    resource = _spoke_role(_config(eksClusters="prod"))
+    policy = [
+        render(s) for s in resource["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]
+    ]
+    eks = {
+        str(action): s["Resource"]  # type: ignore[index]
+        for s in policy
+        for action in as_list(s["Action"])  # type: ignore[index]
+        if str(action).startswith("eks:")
+    }
+    assert eks == {"eks:DescribeCluster": "arn:aws:eks:*:111122223333:cluster/prod"}
+    everywhere = _spoke_role(_config())
+    actions = {
+        str(action)
+        for s in everywhere["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]
+        for action in as_list(s["Action"])
+    }
+    assert {"eks:ListClusters", "eks:DescribeCluster"} <= actions
+    hub = template_for(**ORG, eksClusters="prod")
+    assert hub.find_resources("AWS::EKS::AccessEntry") == {}
