@@ -8,9 +8,9 @@ Each `LocalKubernetes` is one cluster: a trustme CA signs its certificate for 12
   `metadata.continue` (a malformed one is 400 BadRequest; `expire_continue_once` makes the
   next token-bearing request 410 Expired, as after an etcd compaction);
 - authentication as EKS does it: the bearer token must be `k8s-aws-v1.` + base64url (no
-  padding) of a presigned STS GetCallerIdentity URL on a regional STS host, with only the
-  query parameters aws-iam-authenticator allows, signed over `host;x-k8s-aws-id`, dated
-  within 15 minutes; its SigV4 signature is checked, with `x-k8s-aws-id` = this cluster's
+  padding) of a presigned STS GetCallerIdentity URL on an STS host (regional, or the global
+  one), with only the query parameters aws-iam-authenticator allows, signed over
+  `host;x-k8s-aws-id`, dated within 15 minutes; its SigV4 signature is checked, with `x-k8s-aws-id` = this cluster's
   name, when the access key's secret is known (`secrets`); else 401;
 - refusals: `refuse = 401 | 403 | 429 | 500 | "timeout"`, or `unauthorized_once` (one 401,
   as for an expired token); `latency_ms` before every answer.
@@ -47,7 +47,8 @@ PATHS = {
     "Job": "/apis/batch/v1/jobs",
     "CronJob": "/apis/batch/v1/cronjobs",
 }
-STS_HOST = re.compile(r"sts\.(?P<region>[a-z]{2}(-[a-z]+)+-\d+)\.amazonaws\.com(\.cn)?")
+# The STS hosts aws-iam-authenticator accepts: regional, or the global one (us-east-1).
+STS_HOST = re.compile(r"sts(\.(?P<region>[a-z]{2}(-[a-z]+)+-\d+))?\.amazonaws\.com(\.cn)?")
 # aws-iam-authenticator refuses any other query parameter of the presigned URL.
 ALLOWED_PARAMETERS = frozenset(
     {
@@ -100,7 +101,7 @@ def token_problem(
     parts = urlsplit(url)
     host = STS_HOST.fullmatch(parts.hostname or "")
     if parts.scheme != "https" or host is None or parts.port is not None:
-        return f"not presigned on a regional STS host: {parts.hostname}"
+        return f"not presigned on an STS host: {parts.hostname}"
     if parts.path != "/":
         return f"not the STS root path: {parts.path}"
     pairs = parse_qsl(parts.query, keep_blank_values=True)
@@ -125,7 +126,8 @@ def token_problem(
     ):
         return "expired (15 minute expiration)"
     credential = query.get("X-Amz-Credential", "").split("/")
-    if len(credential) != 5 or credential[2] != host["region"] or credential[3] != "sts":
+    region = host["region"] or "us-east-1"
+    if len(credential) != 5 or credential[2] != region or credential[3] != "sts":
         return "a credential scope that is not this STS host's"
     secret = (secrets or {}).get(credential[0])
     if secret is not None and not _signature_matches(parts.hostname or "", query, cluster, secret):
