@@ -244,9 +244,7 @@ def main(
     ] = None,
     eks_ignore: Annotated[
         list[str] | None,
-        typer.Option(
-            metavar="NAMES", help="EKS clusters --eks-unreadable skip may leave unread."
-        ),
+        typer.Option(metavar="NAMES", help="EKS clusters --eks-unreadable skip may leave unread."),
     ] = None,
     time_budget_seconds: Annotated[
         float | None,

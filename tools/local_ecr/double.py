@@ -390,8 +390,9 @@ class LocalEcr:
             status=status,
         )
 
-    def bulk_untagged(self, repo: str, count: int, *, pushed_at: datetime) -> None:
-        """Seed `count` distinct untagged Docker images in one go (200,000 in seconds)."""
+    def bulk_untagged(self, repo: str, count: int, *, pushed_at: datetime) -> list[str]:
+        """Seed `count` distinct untagged Docker images in one go (200,000 in seconds);
+        returns their digests."""
         when = aware(pushed_at)
         images = []
         with _gc_paused():
@@ -411,6 +412,7 @@ class LocalEcr:
                 )
         with LOCK:
             self._registry.repository(repo).add_many(images)
+        return [image.digest for image in images]
 
     # --- changing images ---------------------------------------------------------------
 

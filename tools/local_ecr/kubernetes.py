@@ -10,8 +10,9 @@ Each `LocalKubernetes` is one cluster: a trustme CA signs its certificate for 12
 - authentication as EKS does it: the bearer token must be `k8s-aws-v1.` + base64url (no
   padding) of a presigned STS GetCallerIdentity URL on an STS host (regional, or the global
   one), with only the query parameters aws-iam-authenticator allows, signed over
-  `host;x-k8s-aws-id`, dated within 15 minutes; its SigV4 signature is checked, with `x-k8s-aws-id` = this cluster's
-  name, when the access key's secret is known (`secrets`); else 401;
+  `host;x-k8s-aws-id`, dated within 15 minutes; its SigV4 signature is checked, with
+  `x-k8s-aws-id` = this cluster's name, when the access key's secret is known (`secrets`);
+  else 401;
 - refusals: `refuse = 401 | 403 | 429 | 500 | "timeout"`, or `unauthorized_once` (one 401,
   as for an expired token); `latency_ms` before every answer.
 

@@ -97,7 +97,6 @@ def _eks(regional: Clients, settings: Settings, pace: Callable[[], None] | None)
         ignore=settings.eks_ignore,
         spoke_role_name=settings.spoke_role_name if settings.hub else None,
         pace=pace,
-        workers=settings.max_workers,
     )
     held = {(ref.account, ref.region, ref.repository): why for ref, why in found.held.items()}
     return Workloads(frozenset(found.references), held, tuple(found.notes))
