@@ -86,7 +86,7 @@ LIVE_JOB_STATUSES = 5  # SUBMITTED, PENDING, RUNNABLE, STARTING, RUNNING
 DESCRIBE_JOBS_MAX = 100
 APP_RUNNER_PAGE = 20  # ListServices (MaxResults 20)
 EKS_LIST_PAGE = 100  # ListClusters (maxResults 100)
-KUBERNETES_PAGE = 250  # the function's `limit` on every Kubernetes list
+KUBERNETES_PAGE = 500  # the function's `limit` on every Kubernetes list
 KUBERNETES_LISTS = (
     "pods",
     "deployments",
@@ -504,7 +504,7 @@ def minimum_in_use_calls(
         "apprunner:ListServices": pages(workloads.app_runner_services, APP_RUNNER_PAGE),
         "apprunner:DescribeService": workloads.app_runner_services,
         # Every cluster (EKS_CLUSTERS empty): listed, each described, then each of its
-        # list endpoints read in pages of 250 (one call even when empty).
+        # list endpoints read in pages of 500 (one call even when empty).
         **_minimum_eks_calls(workloads, pages),
     }
 

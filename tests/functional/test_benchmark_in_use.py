@@ -23,7 +23,7 @@ from tools.local_ecr.kubernetes import LocalKubernetes
 # 11 services a cluster: two DescribeServices calls each; 22 current revisions: two
 # DescribeServiceRevisions calls; families of 1 to 3 revisions; a cluster with no task.
 # 101 Batch job definitions and 21 App Runner services: two pages of each. Two EKS
-# clusters of 260 pods: two pages of pods each.
+# clusters of 510 pods: two pages of pods each.
 TINY = benchmark.Workloads(
     "tiny",
     clusters=2,
@@ -37,7 +37,7 @@ TINY = benchmark.Workloads(
     jobs=3,
     app_runner_services=21,
     eks_clusters=2,
-    eks_pods=260,
+    eks_pods=510,
 )
 
 

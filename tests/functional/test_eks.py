@@ -92,7 +92,7 @@ def test_controllers_keep_the_digests_they_would_start(
     cluster.add("StatefulSet", "db", {"replicas": 0, **template(uri["StatefulSet"])})
     cluster.add("DaemonSet", "agent", template(uri["DaemonSet"]), namespace="kube-system")
     cluster.add("Job", "migrate", template(uri["Job"]))
-    for i in range(600):  # three pages of pods that pin nothing
+    for i in range(1200):  # three pages of pods that pin nothing
         cluster.add("Pod", f"other-{i}", pod_spec("public.ecr.aws/nginx/nginx:1"))
 
     result = invoke(**RUN)
@@ -101,8 +101,8 @@ def test_controllers_keep_the_digests_they_would_start(
     assert set(pinned.values()) <= set(images)
     assert doomed not in images
     assert result["totals"]["kept"]["in_use"] == len(kinds)
-    assert cluster.count("Pod") == 3, "600 pods in pages of 250"
-    assert {seen.query.get("limit") for seen in cluster.requests} == {"250"}
+    assert cluster.count("Pod") == 3, "1,200 pods in pages of 500"
+    assert {seen.query.get("limit") for seen in cluster.requests} == {"500"}
     assert all(seen.token_ok for seen in cluster.requests)
     assert ecr.count("ListClusters", "eks") == 1 and ecr.count("DescribeCluster", "eks") == 1
 
@@ -213,7 +213,7 @@ def test_an_expired_continue_token_starts_the_listing_over(
     ecr: LocalEcr, invoke: Invoke, doomed: str, cluster: LocalKubernetes
 ) -> None:
     pinned = moved(ecr, "live")
-    for i in range(300):
+    for i in range(600):
         cluster.add("Pod", f"other-{i}", pod_spec("public.ecr.aws/nginx/nginx:1"))
     cluster.add("Pod", "web-1", pod_spec(ecr.image_uri("api", pinned)))
     cluster.expire_continue_once = True
@@ -403,3 +403,13 @@ def test_names_and_globs_choose_the_clusters_read(
         invoke(**RUN, EKS_CLUSTERS="prod-*,named")
     assert chosen.requests and named.requests and left_out.requests == []
     assert doomed not in ecr.images("api")
+
+
+def test_an_object_the_lookup_cannot_read_fails_closed(
+    ecr: LocalEcr, invoke: Invoke, doomed: str, cluster: LocalKubernetes
+) -> None:
+    """A member of another type than Kubernetes gives it is not skipped: it could pin."""
+    cluster.add("Deployment", "odd", {"template": {"spec": {"containers": [{"image": 7}]}}})
+    with pytest.raises(RunFailed, match="deployments answered a list it cannot read"):
+        invoke(**RUN)
+    assert doomed in ecr.images("api")
