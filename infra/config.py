@@ -290,12 +290,19 @@ class CleanupConfig:
 
     def reservations(self) -> dict[str, int]:
         """Reserved concurrent executions by function (its construct id); empty unless
-        `reserveConcurrency`. The single function: 1 (one run at a time). The hub: Cleanup
-        exactly what the Map runs at once (`maxConcurrency`), Plan and Summarize 1 each."""
+        `reserveConcurrency`. The single function: 1 (one run at a time). The hub: ScanTarget
+        and Cleanup exactly what their Map runs at once (`maxConcurrency`), Plan, KeepSets and
+        Summarize 1 each."""
         if not self.reserve_concurrency:
             return {}
         if self.organization:
-            return {"Plan": 1, "Cleanup": self.max_concurrency, "Summarize": 1}
+            return {
+                "Plan": 1,
+                "ScanTarget": self.max_concurrency,
+                "KeepSets": 1,
+                "Cleanup": self.max_concurrency,
+                "Summarize": 1,
+            }
         return {"Cleanup": 1}
 
     @property

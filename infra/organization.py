@@ -1,12 +1,16 @@
-"""The organization shape's hub: rule -> state machine (Plan -> Clean -> Summarize), the work
-bucket, the three functions, the spoke StackSet and the alarms.
+"""The organization shape's hub: rule -> state machine (Plan -> Scan -> Keep-sets -> Clean ->
+Summarize), the work bucket, the five functions, the spoke StackSet and the alarms.
 
-The nightly rule starts a STANDARD execution. Plan writes the work items to the bucket; a
-Distributed Map reads them with its S3 item reader (the items never travel in the 256 KiB
-state payload) and invokes the cleanup function once per item, which writes its result to
-the bucket; Summarize reads items and results back, totals them and fails the execution
-when any item failed. The Map discards its own output and tolerates every failure: the
-summary, not the Map, decides whether the run failed.
+The nightly rule starts a STANDARD execution. Plan writes the targets and the work items to
+the bucket. The Scan Distributed Map reads the targets with its S3 item reader (no list
+travels in the 256 KiB state payload) and scans each target's workloads, writing its
+references to the bucket; the keep-set step merges them into one keep-set per target
+registry. The Clean Distributed Map invokes the cleanup function once per item, which reads
+its registry's keep-set and writes its result to the bucket; Summarize reads items, results
+and failed scans back, totals them and fails the execution when a scan or an item failed.
+Each Map child returns ``{}`` (a failure is caught into ``{}`` too) and the Maps discard their
+output: the aggregate stays a few bytes per child, far under 256 KiB at 10,000 children, and
+the summary, not a Map, decides whether the run failed.
 """
 
 from __future__ import annotations
@@ -33,9 +37,14 @@ from infra.failures import failures_queue, schedule_rule
 from infra.function import RETENTION, CleanupFunction
 from infra.monitoring import Monitoring
 
-PLAN_HANDLER: Final = "ecr_cleanup.plan.handler"
+PLAN_HANDLER: Final = "ecr_cleanup.hub.plan.handler"
+SCAN_HANDLER: Final = "ecr_cleanup.hub.scan.handler"
+KEEP_HANDLER: Final = "ecr_cleanup.hub.keep.handler"
+CLEAN_HANDLER: Final = "ecr_cleanup.hub.clean.handler"
+SUMMARY_HANDLER: Final = "ecr_cleanup.hub.summary.handler"
 MAX_STATE_MACHINE_NAME: Final = 80
-SUMMARY_HANDLER: Final = "ecr_cleanup.summary.handler"
+# What every Map child returns: the Map gathers them into one array, whatever ResultPath.
+CHILD_OUTPUT: Final[dict[str, Any]] = {}
 WORK_EXPIRY_DAYS: Final = 7
 # A nightly run must end before the next one starts.
 EXECUTION_TIMEOUT: Final = Duration.hours(12)
@@ -120,15 +129,38 @@ class OrganizationStack(Stack):
             PLAN_HANDLER,
             "Plans the organization's ECR cleanup: targets, repositories, work items",
             lambda group: self._policy(
-                group, assume=True, list_organization=True, put=["runs/*/items.json"]
+                group,
+                assume=True,
+                list_organization=True,
+                put=["runs/*/items.json", "runs/*/targets.json"],
+            ),
+        )
+        self.scan = function(
+            "ScanTarget",
+            SCAN_HANDLER,
+            "Reads which ECR images one target's workloads pin, for the organization's keep-set",
+            lambda group: self._policy(
+                group, assume=True, check_membership=True, put=["runs/*/scans/*"]
+            ),
+        )
+        self.keep = function(
+            "KeepSets",
+            KEEP_HANDLER,
+            "Merges every target's scan into one keep-set per target registry",
+            lambda group: self._policy(
+                group, read=True, put=["runs/*/keep/*", "runs/*/scans.json"]
             ),
         )
         self.cleanup = function(
             "Cleanup",
-            "ecr_cleanup.handler.handler",
+            CLEAN_HANDLER,
             "Deletes the untagged ECR images nothing needs in one target's repositories",
             lambda group: self._policy(
-                group, assume=True, check_membership=True, put=["runs/*/results/*"]
+                group,
+                assume=True,
+                check_membership=True,
+                put=["runs/*/results/*"],
+                get=["runs/*/keep/*"],
             ),
         )
         self.summary = function(
@@ -167,6 +199,7 @@ class OrganizationStack(Stack):
 
         for output, role in (
             (spoke.PLAN_ROLE_PARAMETER, self.plan.role),
+            (spoke.SCAN_ROLE_PARAMETER, self.scan.role),
             (spoke.CLEANUP_ROLE_PARAMETER, self.cleanup.role),
         ):
             CfnOutput(
@@ -211,6 +244,10 @@ class OrganizationStack(Stack):
             "*": "Only actions without resource-level permissions: X-Ray segments, and the "
             "state machine's log delivery (CloudWatch Logs' delivery APIs).",
             f"{bucket}/runs/*/items.json": work,
+            f"{bucket}/runs/*/targets.json": work,
+            f"{bucket}/runs/*/scans/*": work,
+            f"{bucket}/runs/*/scans.json": work,
+            f"{bucket}/runs/*/keep/*": work,
             f"{bucket}/runs/*/results/*": work,
             f"{bucket}/runs/*/summary.json": work,
             f"{bucket}/runs/*": work,
@@ -226,11 +263,12 @@ class OrganizationStack(Stack):
             f'arn:{partition}:states:{own}:execution:{{"Fn::Select":[6,{{"Fn::Split":[":",'
             f'{{"Ref":"{machine}"}}]}}]}}:*': child_executions,
         }
-        for hub_function in (self.plan, self.cleanup, self.summary):
+        hub_functions = (self.plan, self.scan, self.keep, self.cleanup, self.summary)
+        for hub_function in hub_functions:
             findings[f"<{ref(hub_function.function)}.Arn>:*"] = (
                 "Added by CDK: the state machine invokes its function's versions and aliases."
             )
-        for construct in (self.plan.role, self.cleanup.role, self.summary.role, self.state_machine):
+        for construct in (*(f.role for f in hub_functions), self.state_machine):
             for resource, reason in findings.items():
                 acknowledge_nag(construct, f"AwsSolutions-IAM5[Resource::{resource}]", reason)
 
@@ -282,6 +320,7 @@ class OrganizationStack(Stack):
         list_organization: bool = False,
         check_membership: bool = False,
         read: bool = False,
+        get: list[str] | None = None,
     ) -> iam.PolicyDocument:
         """One hub function's policy: its logs, its S3 keys, this state machine's executions
         (is a run RUNNING?), and the spoke roles if it assumes them (never
@@ -303,6 +342,14 @@ class OrganizationStack(Stack):
                 resources=[self.bucket.arn_for_objects(key) for key in put],
             ),
         ]
+        if get:
+            statements.append(
+                iam.PolicyStatement(
+                    sid="ReadKeepSets",
+                    actions=["s3:GetObject"],
+                    resources=[self.bucket.arn_for_objects(key) for key in get],
+                )
+            )
         if read:
             statements += [
                 iam.PolicyStatement(
@@ -391,35 +438,23 @@ class OrganizationStack(Stack):
                 }
             ),
         )
+        scan = self._map(
+            "Scan",
+            key="$.targets_key",
+            unreachable="Plan could not reach the target; the keep-set step blocks what its "
+            "account may pull from",
+            task=_invoke(self, "Scan target", self.scan.function),
+        )
+        # No Parameters: Plan's output is the payload, and the step returns it unchanged.
+        keep_sets = _invoke(self, "Merge keep-sets", self.keep.function)
         # No Parameters: the state's input (the item) is the payload.
-        clean_item = _invoke(self, "Clean item", self.cleanup.function)
-        unreachable = sfn.Fail(
-            self,
-            "Target unreachable",
-            error="TargetUnreachable",
-            cause="Plan could not assume the target's spoke role or list its repositories; "
-            "the run's summary names the target and the error",
-        )
-        processor = (
-            sfn.Choice(self, "Reachable target?")
-            .when(sfn.Condition.is_present("$.error"), unreachable)
-            .otherwise(clean_item)
-        )
-        clean = sfn.DistributedMap(
-            self,
+        clean = self._map(
             "Clean",
-            # From Plan's output; JsonPath tokens render as `Bucket.$` / `Key.$`.
-            item_reader=sfn.S3JsonItemReader(
-                bucket_name_path=sfn.JsonPath.string_at("$.bucket"),
-                key=sfn.JsonPath.string_at("$.key"),
-            ),
-            max_concurrency=self.config.max_concurrency,
-            # Every item may fail: the summary decides whether the run failed.
-            tolerated_failure_percentage=100,
-            result_path=sfn.JsonPath.DISCARD,  # results go through the bucket
-            map_execution_type=sfn.StateMachineType.STANDARD,
+            key="$.key",
+            unreachable="Plan could not assume the target's spoke role or list its "
+            "repositories; the run's summary names the target and the error",
+            task=_invoke(self, "Clean item", self.cleanup.function),
         )
-        clean.item_processor(processor)
         # No Parameters: the state's input (Plan's output) is the payload.
         summarize = _invoke(self, "Summarize run", self.summary.function)
 
@@ -437,22 +472,60 @@ class OrganizationStack(Stack):
             self,
             "Run",
             state_machine_name=self.state_machine_name,
-            comment="Plan the targets, clean every work item, summarize the run",
-            definition_body=sfn.DefinitionBody.from_chainable(plan.next(clean).next(summarize)),
+            comment="Plan the targets, scan every target's workloads, merge the keep-sets, "
+            "clean every work item, summarize the run",
+            definition_body=sfn.DefinitionBody.from_chainable(
+                plan.next(scan).next(keep_sets).next(clean).next(summarize)
+            ),
             state_machine_type=sfn.StateMachineType.STANDARD,
             timeout=EXECUTION_TIMEOUT,
             tracing_enabled=True,
             logs=sfn.LogOptions(destination=self.execution_logs, level=sfn.LogLevel.ALL),
         )
-        # The item reader's bucket comes from Plan's output, so CDK cannot scope its read.
+        # The item readers' bucket comes from Plan's output, so CDK cannot scope their read.
         machine.add_to_role_policy(
             iam.PolicyStatement(
                 sid="ReadWorkItems",
                 actions=["s3:GetObject"],
-                resources=[self.bucket.arn_for_objects("runs/*/items.json")],
+                resources=[
+                    self.bucket.arn_for_objects("runs/*/items.json"),
+                    self.bucket.arn_for_objects("runs/*/targets.json"),
+                ],
             )
         )
         return machine
+
+    def _map(self, name: str, *, key: str, unreachable: str, task: Any) -> sfn.DistributedMap:
+        """A Distributed Map over a JSON array Plan wrote (``key`` in its output), one
+        STANDARD child per element: ``task`` for an element without ``error``. Every child
+        ends with CHILD_OUTPUT, a failed task included (caught: its result or its absence
+        in the bucket tells the summary), so the Map's gathered output stays tiny."""
+        done = sfn.Pass(self, f"{name} done", parameters=CHILD_OUTPUT)
+        skipped = sfn.Pass(self, f"{name} skipped", comment=unreachable, parameters=CHILD_OUTPUT)
+        task.add_catch(
+            sfn.Pass(self, f"{name} failed", parameters=CHILD_OUTPUT), errors=["States.ALL"]
+        )
+        processor = (
+            sfn.Choice(self, f"{name}: reachable target?")
+            .when(sfn.Condition.is_present("$.error"), skipped)
+            .otherwise(task.next(done))
+        )
+        mapped = sfn.DistributedMap(
+            self,
+            name,
+            # From Plan's output; JsonPath tokens render as `Bucket.$` / `Key.$`.
+            item_reader=sfn.S3JsonItemReader(
+                bucket_name_path=sfn.JsonPath.string_at("$.bucket"),
+                key=sfn.JsonPath.string_at(key),
+            ),
+            max_concurrency=self.config.max_concurrency,
+            # Every child may fail: the summary decides whether the run failed.
+            tolerated_failure_percentage=100,
+            result_path=sfn.JsonPath.DISCARD,  # results go through the bucket
+            map_execution_type=sfn.StateMachineType.STANDARD,
+        )
+        mapped.item_processor(processor)
+        return mapped
 
     def _execution_alarms(self) -> None:
         action = actions.SnsAction(self.monitoring.topic)
@@ -518,6 +591,9 @@ class OrganizationStack(Stack):
             parameters=[
                 cloudformation.CfnStackSet.ParameterProperty(
                     parameter_key=spoke.PLAN_ROLE_PARAMETER, parameter_value=self.plan.role.role_arn
+                ),
+                cloudformation.CfnStackSet.ParameterProperty(
+                    parameter_key=spoke.SCAN_ROLE_PARAMETER, parameter_value=self.scan.role.role_arn
                 ),
                 cloudformation.CfnStackSet.ParameterProperty(
                     parameter_key=spoke.CLEANUP_ROLE_PARAMETER,

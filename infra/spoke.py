@@ -5,7 +5,7 @@ hand), so that each account's spoke is complete in one place and in a certain or
 
 - the IAM role `spokeRoleName`, created only in the stack of the role region (template
   parameter `RoleRegion`, a Condition on `AWS::Region`: the role is global, one per
-  account), trusting only the hub's plan and cleanup roles (template parameters, so the
+  account), trusting only the hub's plan, scan and cleanup roles (template parameters, so the
   same template serves the StackSet and a hand-run `aws cloudformation deploy`), with
   `aws:PrincipalOrgID` when `organizationId` is set, and the cleanup's own statements
   (infra/function.py's `cleanup_statements`) for that account in every target region;
@@ -44,6 +44,7 @@ from infra.function import cleanup_statements
 
 PLAN_ROLE_PARAMETER: Final = "HubPlanRoleArn"
 CLEANUP_ROLE_PARAMETER: Final = "HubCleanupRoleArn"
+SCAN_ROLE_PARAMETER: Final = "HubScanRoleArn"
 ROLE_REGION_PARAMETER: Final = "RoleRegion"
 CREATES_ROLE: Final = "CreatesRole"
 ROLE_ID: Final = "SpokeRole"
@@ -91,7 +92,11 @@ def spoke_template(config: CleanupConfig) -> dict[str, Any]:
             allowed_pattern=r"arn:aws[a-z-]*:iam::[0-9]{12}:role/.+",
             description=f"The hub's {what} function role (stack output {name})",
         ).value_as_string
-        for name, what in ((PLAN_ROLE_PARAMETER, "plan"), (CLEANUP_ROLE_PARAMETER, "cleanup"))
+        for name, what in (
+            (PLAN_ROLE_PARAMETER, "plan"),
+            (SCAN_ROLE_PARAMETER, "scan"),
+            (CLEANUP_ROLE_PARAMETER, "cleanup"),
+        )
     ]
     default_region = role_region(config)
     region_parameter = CfnParameter(

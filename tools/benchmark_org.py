@@ -123,7 +123,7 @@ def report(  # noqa: PLR0917 - one call site, every figure it prints
     minimum: dict[str, int],
 ) -> None:
     print(f"\nexecution {execution['status']} in {wall:.1f} s (wall)")
-    cleanups = [i for i in hook.invocations if i.handler == "ecr_cleanup.handler.handler"]
+    cleanups = [i for i in hook.invocations if i.handler == "ecr_cleanup.hub.clean.handler"]
     print(
         f"items {len(cleanups)} cleanup invocations "
         f"({sum(1 for i in cleanups if i.error)} failed); untagged left {left:,}"

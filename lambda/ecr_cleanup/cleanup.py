@@ -320,7 +320,7 @@ def run_cleanup(
             deadline.check()
             regional = clients.in_region(region)
             check_sdk(regional)  # their models, before their first call
-            with _paced(
+            with paced(
                 deadline,
                 regional.ecs,
                 regional.lambda_,
@@ -440,7 +440,7 @@ def _regional_registries(
 
 
 @contextmanager
-def _paced(deadline: Deadline, *lookup_clients: Any) -> Iterator[None]:
+def paced(deadline: Deadline, *lookup_clients: Any) -> Iterator[None]:
     """Check the deadline before every call these clients make (each page included), as
     the ECR calls do: the in-use lookups of a large account run long, and none may start
     after the margin. botocore's before-call event runs the check; OutOfTime propagates."""

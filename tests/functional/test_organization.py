@@ -17,17 +17,19 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from ecr_cleanup import handler as cleanup_handler
-from ecr_cleanup import plan, summary
+from ecr_cleanup import handler as single_shape
 from ecr_cleanup.errors import InvalidRequest
-from ecr_cleanup.handler import RunFailed
-from ecr_cleanup.organization import (
+from ecr_cleanup.hub import clean as cleanup_handler
+from ecr_cleanup.hub import keep, scan, summary
+from ecr_cleanup.hub import plan as plan_module
+from ecr_cleanup.hub.organization import (
     AlreadyWritten,
     LookupFailed,
     Membership,
     execution_arn,
     resolve_accounts,
 )
+from ecr_cleanup.invocation import RunFailed
 from ecr_cleanup.settings import Settings
 from tests.functional.conftest import NOW, OLD, SCHEDULED_EVENT, FakeContext, write_calls
 from tests.infra.cdk_helpers import allowed
@@ -54,13 +56,34 @@ PASS = json.dumps({"StartAt": "Wait", "States": {"Wait": {"Type": "Pass", "End":
 
 
 def clear_containers() -> None:
-    for cached in (cleanup_handler.container, cleanup_handler.hub, plan.container):
-        cached.cache_clear()
-    summary.container.cache_clear()
+    for module in (cleanup_handler, plan_module, scan, keep, summary):
+        module.container.cache_clear()
 
 
 def context() -> FakeContext:
     return FakeContext(lambda: 900_000)
+
+
+class plan:
+    """The plan, then what the state machine runs before the Clean map: every target's scan
+    and the keep-set step (Plan -> Scan -> Merge keep-sets), so items can be cleaned."""
+
+    @staticmethod
+    def handler(event: Any, ctx: FakeContext) -> dict[str, Any]:
+        planned = plan_module.handler(event, ctx)
+        bucket = planned["bucket"]
+        body = scan_targets(bucket, planned["targets_key"])
+        for target in body:
+            if "error" not in target:
+                scan.handler(target, ctx)
+        return keep.handler(planned, ctx)  # type: ignore[no-any-return]
+
+
+def scan_targets(bucket: str, key: str) -> list[dict[str, Any]]:
+    import boto3  # noqa: PLC0415 - the double's endpoint comes from the environment
+
+    s3 = boto3.client("s3")
+    return json.loads(s3.get_object(Bucket=bucket, Key=key)["Body"].read())  # type: ignore[no-any-return]
 
 
 Env = Callable[..., None]
@@ -176,10 +199,18 @@ def test_plan_clean_summary_cleans_every_region(
     assert planned == {
         "bucket": BUCKET,
         "key": "runs/night-1/items.json",
+        "targets_key": "runs/night-1/targets.json",
         "run": "night-1",
         "items": 4,
+        "targets": 2,
         "dry_run": False,
     }
+    assert [t["target"] for t in work_object(ecr, planned["targets_key"])] == [
+        {"account": ACCOUNT, "region": region} for region in REGIONS
+    ]
+    for region in REGIONS:  # one keep-set per target registry, nothing pinned (no workloads)
+        kept = work_object(ecr, f"runs/night-1/keep/{ACCOUNT}/{region}.json")
+        assert kept["pins"] == {} and kept["blocked"] == {}
     items = work_object(ecr, planned["key"])
     assert [item["index"] for item in items] == [0, 1, 2, 3]
     assert [(i["target"]["region"], i["repositories"]) for i in items] == [
@@ -279,6 +310,7 @@ def test_payload_cannot_lift_the_deployments_dry_run(ecr: LocalEcr, hub_env: Env
     seed(ecr)
     item = {"run": "r", "index": 0, "target": {"account": ACCOUNT, "region": "eu-west-1"}}
     start(ecr, "r")
+    plan.handler({"run": "r", "input": SCHEDULED_EVENT}, context())  # the run's keep-sets
     with pytest.raises(InvalidRequest, match="dry_run"):
         cleanup_handler.handler({**item, "dry_run": False}, context())
     result = cleanup_handler.handler({**item, "repositories": ["app-a"]}, context())
@@ -418,7 +450,7 @@ def test_items_and_results_are_written_once(
     items = work_object(ecr, planned["key"])
     registry(ecr, "us-east-1").create_repository("app-d")  # a second plan would differ
 
-    with pytest.raises(AlreadyWritten, match=r"runs/night/items\.json exists"):
+    with pytest.raises(AlreadyWritten, match=r"runs/night/targets\.json exists"):
         plan.handler({"run": "night", "input": SCHEDULED_EVENT}, context())
     assert work_object(ecr, planned["key"]) == items
     assert any(r.getMessage() == "plan refused: the run's items exist" for r in caplog.records)
@@ -524,8 +556,9 @@ def test_the_single_shape_still_fails_on_a_missing_named_repository(
     for name, value in {**ecr.environment(), **environment}.items():
         monkeypatch.setenv(name, value)
     clear_containers()
+    single_shape.container.cache_clear()
     with pytest.raises(RunFailed, match=r"app-z: .*RepositoryNotFoundException"):
-        cleanup_handler.handler(SCHEDULED_EVENT, context())
+        single_shape.handler(SCHEDULED_EVENT, context())
     clear_containers()
     assert set(ecr.images("app-a")) == seeded["us-east-1"]["app-a"][1]  # the others ran
 

@@ -13,9 +13,12 @@ from tests.infra.cdk_helpers import cdk_context, make_app, template_for
 
 ORG = {"accounts": "111111111111,222222222222", "regions": "eu-west-1"}
 HANDLERS = {
-    "ecr_cleanup.plan.handler": "Plan",
     "ecr_cleanup.handler.handler": "Cleanup",
-    "ecr_cleanup.summary.handler": "Summarize",
+    "ecr_cleanup.hub.plan.handler": "Plan",
+    "ecr_cleanup.hub.scan.handler": "ScanTarget",
+    "ecr_cleanup.hub.keep.handler": "KeepSets",
+    "ecr_cleanup.hub.clean.handler": "Cleanup",
+    "ecr_cleanup.hub.summary.handler": "Summarize",
 }
 
 
@@ -41,6 +44,8 @@ def test_opting_in_reserves_one_run_at_a_time_in_the_single_shape() -> None:
 def test_opting_in_reserves_what_the_hubs_map_runs_at_once() -> None:
     assert reserved(**ORG, reserveConcurrency="true", maxConcurrency="30") == {
         "Plan": 1,
+        "ScanTarget": 30,
+        "KeepSets": 1,
         "Cleanup": 30,
         "Summarize": 1,
     }
@@ -52,8 +57,8 @@ def test_opting_in_reserves_what_the_hubs_map_runs_at_once() -> None:
         ({"lambdaConcurrencyQuota": "101"}, True),  # 1 of the 1 reservable
         ({"lambdaConcurrencyQuota": "100"}, False),
         ({"lambdaConcurrencyQuota": "10"}, False),  # a new account's quota
-        ({**ORG, "maxConcurrency": "20", "lambdaConcurrencyQuota": "122"}, True),  # 20 + 1 + 1
-        ({**ORG, "maxConcurrency": "20", "lambdaConcurrencyQuota": "121"}, False),
+        ({**ORG, "maxConcurrency": "20", "lambdaConcurrencyQuota": "143"}, True),  # 2 x 20 + 3
+        ({**ORG, "maxConcurrency": "20", "lambdaConcurrencyQuota": "142"}, False),
         ({**ORG, "maxConcurrency": "1000", "lambdaConcurrencyQuota": "1000"}, False),
     ],
 )

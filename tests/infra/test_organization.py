@@ -45,29 +45,39 @@ def test_the_single_shape_has_no_state_machine() -> None:
     assert template_for().find_resources("AWS::StepFunctions::StateMachine") == {}
 
 
-def test_the_state_machine_plans_cleans_and_summarizes() -> None:
+def test_the_state_machine_plans_scans_merges_cleans_and_summarizes() -> None:
     states = definition(template_for(**ORG, maxConcurrency="7"))
     plan = states["States"][states["StartAt"]]
     # payload_response_only: the parameters are the payload, the result is the function's.
     assert plan["Parameters"] == {"run.$": "$$.Execution.Name", "input.$": "$"}
-    clean = states["States"][plan["Next"]]
-    assert clean["Type"] == "Map"
-    assert clean["ItemReader"]["Resource"].endswith(":s3:getObject")
-    assert clean["ItemReader"]["ReaderConfig"]["InputType"] == "JSON"
-    assert clean["ItemReader"]["Parameters"] == {"Bucket.$": "$.bucket", "Key.$": "$.key"}
-    assert clean["MaxConcurrency"] == 7
-    # moto 5.2.5 parses only a float here (10.0): the tests/org harness adapts this value.
-    assert clean["ToleratedFailurePercentage"] == 100
-    assert clean["ResultPath"] is None
-    processor = clean["ItemProcessor"]
-    assert processor["ProcessorConfig"] == {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"}
-    choice = processor["States"][processor["StartAt"]]
-    (rule,) = choice["Choices"]
-    assert rule == {"Variable": "$.error", "IsPresent": True, "Next": rule["Next"]}
-    assert processor["States"][rule["Next"]]["Type"] == "Fail"
-    task = processor["States"][choice["Default"]]
-    assert "Parameters" not in task  # the item itself is the payload
-    assert all("Lambda." in error for retry in task["Retry"] for error in retry["ErrorEquals"])
+    scan = states["States"][plan["Next"]]
+    keep = states["States"][scan["Next"]]
+    clean = states["States"][keep["Next"]]
+    assert "Parameters" not in keep  # Plan's output; the step returns it unchanged
+    for mapped, key in ((scan, "$.targets_key"), (clean, "$.key")):
+        assert mapped["Type"] == "Map"
+        assert mapped["ItemReader"]["Resource"].endswith(":s3:getObject")
+        assert mapped["ItemReader"]["ReaderConfig"]["InputType"] == "JSON"
+        assert mapped["ItemReader"]["Parameters"] == {"Bucket.$": "$.bucket", "Key.$": key}
+        assert mapped["MaxConcurrency"] == 7
+        # moto 5.2.5 parses only a float here (10.0): the tests/org harness adapts this value.
+        assert mapped["ToleratedFailurePercentage"] == 100
+        assert mapped["ResultPath"] is None
+        processor = mapped["ItemProcessor"]
+        assert processor["ProcessorConfig"] == {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"}
+        choice = processor["States"][processor["StartAt"]]
+        (rule,) = choice["Choices"]
+        assert rule == {"Variable": "$.error", "IsPresent": True, "Next": rule["Next"]}
+        skipped = processor["States"][rule["Next"]]
+        assert skipped["Type"] == "Pass" and skipped["Parameters"] == {}
+        task = processor["States"][choice["Default"]]
+        assert "Parameters" not in task  # the item itself is the payload
+        assert all("Lambda." in error for retry in task["Retry"] for error in retry["ErrorEquals"])
+        # Every way out of a child ends in {}: the Map gathers only those.
+        (catch,) = task["Catch"]
+        assert catch["ErrorEquals"] == ["States.ALL"]
+        assert processor["States"][catch["Next"]] == {"Type": "Pass", "Parameters": {}, "End": True}
+        assert processor["States"][task["Next"]] == {"Type": "Pass", "Parameters": {}, "End": True}
     summarize = states["States"][clean["Next"]]
     assert "Parameters" not in summarize  # Plan's output (the Map discards its own)
     assert summarize["End"] is True
@@ -105,7 +115,7 @@ def test_the_hub_assumes_only_spoke_roles() -> None:
         for s in assumes
         if "arn:aws:iam::*:role/EcrUntaggedCleanupSpoke" in as_list(s["Resource"])
     ]
-    assert len(wildcards) == 2  # plan and cleanup
+    assert len(wildcards) == 3  # plan, scan and cleanup
     for wildcard in wildcards:
         assert wildcard["Condition"]["StringEquals"] == {"aws:ResourceOrgID": "o-abcdefghij"}
 
@@ -133,7 +143,12 @@ def test_one_stack_set_deploys_each_accounts_spoke_role_region_first() -> None:
     assert preferences["RegionOrder"] == ["eu-west-1", "us-east-1"]
     parameters = {p["ParameterKey"]: p["ParameterValue"] for p in props["Parameters"]}
     assert parameters["RoleRegion"] == "eu-west-1"  # the first target region, deployed first
-    assert set(parameters) == {"HubPlanRoleArn", "HubCleanupRoleArn", "RoleRegion"}
+    assert set(parameters) == {
+        "HubPlanRoleArn",
+        "HubScanRoleArn",
+        "HubCleanupRoleArn",
+        "RoleRegion",
+    }
     body = json.loads(props["TemplateBody"])
     assert body == spoke_template(_config())
 
@@ -172,6 +187,7 @@ def test_the_spoke_template_has_no_assets_a_trust_policy_and_an_exclusion() -> N
     trust = role["Properties"]["AssumeRolePolicyDocument"]["Statement"]
     assert {json.dumps(s["Principal"]["AWS"]) for s in trust} == {
         '{"Ref": "HubPlanRoleArn"}',
+        '{"Ref": "HubScanRoleArn"}',
         '{"Ref": "HubCleanupRoleArn"}',
     }
     assert all(
@@ -212,7 +228,7 @@ def test_hub_functions_may_describe_only_this_state_machines_executions() -> Non
     assert name == "EcrUntaggedCleanup-Run"
     own = "arn:aws:states:eu-west-1:111122223333"
     functions = template.find_resources("AWS::Lambda::Function")
-    assert len(functions) == 3
+    assert len(functions) == 5  # plan, scan, keep-sets, clean, summary
     for function in functions.values():
         variables = function["Properties"]["Environment"]["Variables"]
         assert render(variables["STATE_MACHINE_ARN"]) == f"{own}:stateMachine:{name}"
@@ -224,7 +240,7 @@ def test_hub_functions_may_describe_only_this_state_machines_executions() -> Non
             for function in functions.values()
         )
     }
-    assert len(roles) == 3
+    assert len(roles) == 5
     for role in roles.values():
         granted = [
             render(s)
@@ -271,11 +287,11 @@ def test_the_spoke_lets_the_cleanup_find_which_names_a_target_has(
 
 
 def test_the_plans_session_policy_allows_no_action_of_the_spoke_role_but_listing() -> None:
-    """moto enforces no IAM: the plan's session policy (ecr_cleanup.organization) is
+    """moto enforces no IAM: the plan's session policy (ecr_cleanup.hub.organization) is
     evaluated here against every action the spoke role grants and every ECR operation."""
     import botocore.session  # noqa: PLC0415
 
-    from ecr_cleanup.organization import PLAN_SESSION_POLICY  # noqa: PLC0415
+    from ecr_cleanup.hub.organization import PLAN_SESSION_POLICY  # noqa: PLC0415
 
     session = json.loads(PLAN_SESSION_POLICY)
     resource = _spoke_role(_config(repositories="app-*"))
@@ -288,6 +304,29 @@ def test_the_plans_session_policy_allows_no_action_of_the_spoke_role_but_listing
     operations = botocore.session.get_session().get_service_model("ecr").operation_names
     every = granted | {f"ecr:{operation}" for operation in operations}
     assert {action for action in every if allowed(session, action)} == {"ecr:DescribeRepositories"}
+
+
+def test_each_maps_gathered_output_stays_under_256_kib_at_10000_children() -> None:
+    """A Distributed Map without a ResultWriter gathers every child's output into one array
+    (whatever its ResultPath), under Step Functions' 256 KiB payload limit. Every way a
+    child can end is a Pass state with fixed Parameters (a failure is caught into one), so
+    the array's size is known: computed here for 10,000 children, each ending the largest
+    way."""
+    states = definition(template_for(**ORG))["States"]
+    maps = [state for state in states.values() if state["Type"] == "Map"]
+    assert len(maps) == 2
+    for mapped in maps:
+        processor = mapped["ItemProcessor"]["States"]
+        ends = [state for state in processor.values() if state.get("End")]
+        assert ends and all(s["Type"] == "Pass" and "Parameters" in s for s in ends)
+        # No other way out: the Choice and the task lead only to those Pass states.
+        assert not [s for s in processor.values() if s["Type"] in ("Fail", "Succeed")]
+        task = next(s for s in processor.values() if s["Type"] == "Task")
+        assert [c["ErrorEquals"] for c in task["Catch"]] == [["States.ALL"]]
+        largest = max(len(json.dumps(s["Parameters"])) for s in ends)
+        gathered = json.dumps([json.loads(json.dumps(ends[0]["Parameters"]))] * 10_000)
+        assert len(gathered) <= 10_000 * (largest + 2)
+        assert 10_000 * (largest + 2) < 256 * 1024
 
 
 def test_the_spoke_reads_its_own_eks_clusters_and_the_hub_makes_no_access_entry() -> None:

@@ -78,7 +78,10 @@ def test_handler_imports_from_the_asset_alone(asset: Path, tmp_path: Path) -> No
     code = (
         "import sys\n"
         f"sys.path[:0] = {[str(asset), *site_packages]!r}\n"
-        "import ecr_cleanup.handler, ecr_cleanup.plan, ecr_cleanup.summary\n"
+        "import ecr_cleanup.hub.plan, ecr_cleanup.hub.scan, ecr_cleanup.hub.keep\n"
+        "import ecr_cleanup.hub.clean, ecr_cleanup.hub.summary\n"
+        "assert 'ecr_cleanup.handler' not in sys.modules, 'the hub imports the single shape'\n"
+        "import ecr_cleanup.handler\n"
         "assert callable(ecr_cleanup.handler.handler)\n"
         f"assert ecr_cleanup.handler.__file__.startswith({str(asset)!r})\n"
         "heavy = {'pydantic', 'pydantic_core', 'aws_xray_sdk'}\n"
@@ -134,7 +137,7 @@ def test_exclude_list_drops_tests_caches_and_tooling(tmp_path: Path) -> None:
         stack,
         "Function",
         runtime=lambda_.Runtime.PYTHON_3_14,
-        handler="ecr_cleanup.handler.handler",
+        handler="ecr_cleanup.hub.clean.handler",
         code=lambda_.Code.from_asset(str(source), exclude=ASSET_EXCLUDE),
     )
     assert _files(_asset_dir(app, outdir, stack)) == wanted

@@ -56,10 +56,15 @@ SCHEDULED_EVENT = {
 }
 
 
+def hub_template(context: tuple[tuple[str, str], ...] = ()) -> dict[str, Any]:
+    """The hub stack's CloudFormation JSON for three accounts x two regions (synth once),
+    with ``context`` overriding keys of CONTEXT."""
+    return _synth(tuple(sorted({**CONTEXT, **dict(context)}.items())))
+
+
 @cache
-def hub_template() -> dict[str, Any]:
-    """The hub stack's CloudFormation JSON for three accounts x two regions (synth once)."""
-    _, stack = make_app(**CONTEXT)
+def _synth(context: tuple[tuple[str, str], ...]) -> dict[str, Any]:
+    _, stack = make_app(**dict(context))
     template: dict[str, Any] = Template.from_stack(stack).to_json()
     return template
 
@@ -79,7 +84,7 @@ class Organization:
     hub: LocalEcr
     deployed: local_sfn.Hub
     hook: local_sfn.LambdaHook
-    seeded: dict[tuple[str, str], Seeded]
+    seeded: Any  # (account, region) -> Seeded by default; what `prepare` returned otherwise
 
     def target(self, account: str, region: str) -> LocalEcr:
         return self.hub.at(account, region)
@@ -126,11 +131,9 @@ def seed_target(target: LocalEcr) -> Seeded:
 
 def _clear_caches() -> None:
     """The handlers build settings and clients once per container: each test is a new one."""
-    import ecr_cleanup.handler  # noqa: PLC0415
-    import ecr_cleanup.plan  # noqa: PLC0415
-    import ecr_cleanup.summary  # noqa: PLC0415
+    from ecr_cleanup.hub import clean, keep, plan, scan, summary  # noqa: PLC0415
 
-    for module in (ecr_cleanup.handler, ecr_cleanup.plan, ecr_cleanup.summary):
+    for module in (clean, keep, plan, scan, summary):
         for value in vars(module).values():
             clear = getattr(value, "cache_clear", None)
             if callable(clear):
@@ -151,14 +154,28 @@ def organization_with(org_double: LocalEcr, monkeypatch: pytest.MonkeyPatch) -> 
     """`organization_with(missing_roles={account})`: a fresh hub and six seeded registries."""
     hooks: list[Any] = []
 
-    def setup(*, missing_roles: frozenset[str] = frozenset()) -> Organization:
+    def setup(
+        *,
+        missing_roles: frozenset[str] = frozenset(),
+        context: dict[str, str] | None = None,
+        prepare: Callable[[LocalEcr], Any] | None = None,
+    ) -> Organization:
+        """``context`` overrides the hub's CDK context; ``prepare(double)`` replaces the
+        default seeding (before moto's Lambda turns docker-less: functions are created
+        first) and its result becomes ``seeded``."""
         org_double.reset(every_account=True)
-        seeded = {target: seed_target(org_double.at(*target)) for target in TARGETS}
+        seeded = (
+            prepare(org_double)
+            if prepare is not None
+            else {target: seed_target(org_double.at(*target)) for target in TARGETS}
+        )
         for account in ACCOUNTS:
             if account not in missing_roles:  # the role is global: one per account
                 org_double.at(account, HUB_REGION).create_role(SPOKE_ROLE)
         local_sfn.configure_moto(org_double.endpoint_url, execute=True)
-        deployed = local_sfn.deploy_hub(org_double, hub_template())
+        deployed = local_sfn.deploy_hub(
+            org_double, hub_template(tuple(sorted((context or {}).items())))
+        )
         # The functions' environment from the template, then the double's endpoint and keys.
         for name, value in {**org_double.environment(), **deployed.environment}.items():
             monkeypatch.setenv(name, value)

@@ -12,15 +12,15 @@ import pytest
 
 from infra import config as infra_config
 
-# The organization shape: its handlers (ecr_cleanup.plan, .summary) and its hub stack (the
+# The organization shape: its handlers (ecr_cleanup.hub.plan, .summary) and its hub stack (the
 # `accounts` context key). Until both exist there is nothing to execute.
-pytest.importorskip("ecr_cleanup.plan", reason="the organization handlers are not built yet")
-pytest.importorskip("ecr_cleanup.summary", reason="the organization handlers are not built yet")
+pytest.importorskip("ecr_cleanup.hub.plan", reason="the organization handlers are not built yet")
+pytest.importorskip("ecr_cleanup.hub.summary", reason="the organization handlers are not built yet")
 if "accounts" not in infra_config.CONTEXT_KEYS:
     pytest.skip("the organization stack is not built yet", allow_module_level=True)
 
-from ecr_cleanup import handler as cleanup_handler
 from ecr_cleanup.errors import InvalidRequest
+from ecr_cleanup.hub import clean as cleanup_handler
 from tests.org.conftest import (
     ACCOUNTS,
     HUB_ACCOUNT,
@@ -69,7 +69,7 @@ def test_dry_run_deletes_nothing_anywhere(organization: Organization) -> None:
     cleaned = [
         invocation.event
         for invocation in organization.hook.invocations
-        if invocation.handler == "ecr_cleanup.handler.handler"
+        if invocation.handler == "ecr_cleanup.hub.clean.handler"
     ]
     assert {(e["target"]["account"], e["target"]["region"]) for e in cleaned} == set(TARGETS)
     assert all(event["dry_run"] is True for event in cleaned)
@@ -154,7 +154,7 @@ def test_missing_spoke_role_fails_the_execution_and_spares_no_other_target(
     cleaned = [
         invocation.event["target"]["account"]
         for invocation in organization.hook.invocations
-        if invocation.handler == "ecr_cleanup.handler.handler"
+        if invocation.handler == "ecr_cleanup.hub.clean.handler"
     ]
     assert missing not in cleaned
 
@@ -207,18 +207,18 @@ def test_only_what_moto_cannot_parse_is_adapted() -> None:
     )
     adapted = local_sfn.adapt_for_moto(definition)
 
-    maps = [state for state in definition["States"].values() if state["Type"] == "Map"]
-    (clean,) = maps
-    assert clean["ToleratedFailurePercentage"] == 100
-    assert isinstance(clean["ToleratedFailurePercentage"], int)
-    assert "ItemBatcher" not in clean  # moto has none: the run above would not be the real one
-    assert clean["ItemProcessor"]["ProcessorConfig"] == {
-        "Mode": "DISTRIBUTED",
-        "ExecutionType": "STANDARD",
-    }
-    (clean_adapted,) = [s for s in adapted["States"].values() if s["Type"] == "Map"]
-    assert clean_adapted["ToleratedFailurePercentage"] == 100.0
-    clean_adapted["ToleratedFailurePercentage"] = clean["ToleratedFailurePercentage"]
+    maps = {name: s for name, s in definition["States"].items() if s["Type"] == "Map"}
+    assert sorted(maps) == ["Clean", "Scan"]
+    for name, mapped in maps.items():
+        assert mapped["ToleratedFailurePercentage"] == 100
+        assert isinstance(mapped["ToleratedFailurePercentage"], int)
+        assert "ItemBatcher" not in mapped  # moto has none: the run would not be the real one
+        assert mapped["ItemProcessor"]["ProcessorConfig"] == {
+            "Mode": "DISTRIBUTED",
+            "ExecutionType": "STANDARD",
+        }
+        assert adapted["States"][name]["ToleratedFailurePercentage"] == 100.0
+        adapted["States"][name]["ToleratedFailurePercentage"] = 100
     assert adapted == definition
 
 

@@ -142,7 +142,7 @@ def test_the_map_runs_every_item_through_the_hook_within_its_concurrency(
     assert served == {(account, "eu-west-1") for account in ACCOUNTS[:3]}
     # The hook is a patch for the duration only.
     assert local_sfn.HOOKED[0].invoke.__name__ == "invoke"
-    assert local_sfn.HOOKED[0].invoke.__module__ == "moto.awslambda_simple.models"
+    assert local_sfn.HOOKED[0].invoke.__module__ == "moto.awslambda.models"
 
 
 def test_an_unhandled_error_fails_the_execution(

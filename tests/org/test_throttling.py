@@ -16,16 +16,16 @@ import pytest
 
 from infra import config as infra_config
 
-pytest.importorskip("ecr_cleanup.plan", reason="the organization handlers are not built yet")
-pytest.importorskip("ecr_cleanup.summary", reason="the organization handlers are not built yet")
+pytest.importorskip("ecr_cleanup.hub.plan", reason="the organization handlers are not built yet")
+pytest.importorskip("ecr_cleanup.hub.summary", reason="the organization handlers are not built yet")
 if "reserveConcurrency" not in infra_config.CONTEXT_KEYS:
     pytest.skip("the retry policy is not built yet", allow_module_level=True)
 
 from tests.org.conftest import TARGETS, Organization
 
-PLAN = "ecr_cleanup.plan.handler"
-CLEANUP = "ecr_cleanup.handler.handler"
-SUMMARY = "ecr_cleanup.summary.handler"
+PLAN = "ecr_cleanup.hub.plan.handler"
+CLEANUP = "ecr_cleanup.hub.clean.handler"
+SUMMARY = "ecr_cleanup.hub.summary.handler"
 
 
 def without_retries(states: dict[str, Any]) -> dict[str, Any]:

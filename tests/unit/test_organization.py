@@ -10,18 +10,18 @@ import pytest
 from botocore.exceptions import ClientError
 
 from ecr_cleanup.errors import ConfigError, InvalidRequest
-from ecr_cleanup.organization import (
+from ecr_cleanup.hub.organization import (
     Executions,
     LookupFailed,
     Membership,
     execution_arn,
     session_name,
 )
-from ecr_cleanup.plan import chunks
+from ecr_cleanup.hub.plan import chunks
+from ecr_cleanup.hub.summary import fit, summarize
 from ecr_cleanup.report import RepositoryReport, RunReport
 from ecr_cleanup.request import Target, parse_plan_input, parse_request, parse_work_item
 from ecr_cleanup.settings import Settings
-from ecr_cleanup.summary import fit, summarize
 
 HUB = {
     "REPOSITORIES": "*",

@@ -11,6 +11,7 @@ import binascii
 import copy
 import gc
 import hashlib
+import json
 import os
 import threading
 from collections.abc import Iterator
@@ -439,6 +440,24 @@ class LocalEcr:
         arn = ecr.describe_repositories(repositoryNames=[repo])["repositories"][0]["repositoryArn"]
         ecr.tag_resource(resourceArn=arn, tags=[{"Key": k, "Value": v} for k, v in tags.items()])
 
+    def set_pull_policy(self, repo: str, *principals: str, **condition: str) -> None:
+        """A repository policy letting `principals` (account ids, ARNs or `*`) pull, with
+        an optional `StringEquals` condition such as `aws:PrincipalOrgID="o-..."`."""
+        statement: dict[str, Any] = {
+            "Sid": "Pull",
+            "Effect": "Allow",
+            "Principal": {"AWS": list(principals)},
+            "Action": ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"],
+        }
+        if condition:
+            statement["Condition"] = {
+                "StringEquals": {key.replace("_", ":", 1): v for key, v in condition.items()}
+            }
+        self._internal_client("ecr").set_repository_policy(
+            repositoryName=repo,
+            policyText=json.dumps({"Version": "2012-10-17", "Statement": [statement]}),
+        )
+
     def set_replication(self, rules: list[dict[str, Any]]) -> None:
         """The registry's replication rules, as DescribeRegistry returns them.
 
@@ -518,8 +537,12 @@ class LocalEcr:
         *,
         desired_count: int = 0,
         legacy: bool = False,
+        registry: tuple[str, str] | None = None,
     ) -> str:
         """Deploy service `name` on `repo` by tag or digest (again: update it, a new deployment).
+
+        `registry` (account, region): the image is another registry's (a shared registry
+        account's); by default this view's own.
 
         ECS resolves the image to a digest at deployment and records it in the service's
         revision; with the default desired count of 0 no task runs at all. A `legacy`
@@ -530,8 +553,8 @@ class LocalEcr:
         if not ecs.describe_clusters(clusters=[cluster])["clusters"]:
             ecs.create_cluster(clusterName=cluster)
         separator = "@" if reference.startswith("sha256:") else ":"
-        registry = f"{self._account_id}.dkr.ecr.{self._region}.amazonaws.com"
-        uri = f"{registry}/{repo}{separator}{reference}"
+        account, region = registry or (self._account_id, self._region)
+        uri = f"{account}.dkr.ecr.{region}.amazonaws.com/{repo}{separator}{reference}"
         definition = self.register_task_definition(f"{cluster}-{name}", uri)
         if ecs.describe_services(cluster=cluster, services=[name])["services"]:
             updated = ecs.update_service(
@@ -583,14 +606,16 @@ class LocalEcr:
         *,
         publish: bool = False,
         alias: str | None = None,
+        registry: tuple[str, str] | None = None,
     ) -> str:
         """Deploy a container-image Lambda function on `repo@digest` (again: update its code).
 
         With `publish`, a version is published; `alias` then points at it (else at $LATEST).
+        `registry` (account, region): the image is another registry's; by default this one's.
         Returns the ARN of what was deployed (the version's ARN when published).
         """
         lam = self._internal_client("lambda")
-        uri = self.image_uri(repo, digest)
+        uri = image_uri(*(registry or (self._account_id, self._region)), repo, digest)
         try:
             lam.get_function(FunctionName=name)
         except lam.exceptions.ResourceNotFoundException:

@@ -172,7 +172,34 @@ def batch_delete_image(
         else:
             table.remove(image.digest)
         deleted.append({**image_id, "imageDigest": image.digest})
+    _replay_deletions(registry, str(params.get("repositoryName", "")), deleted)
     return {"imageIds": deleted, "failures": failures}
+
+
+def _replay_deletions(registry: Registry, name: str, deleted: list[dict[str, str]]) -> None:
+    """ECR replays a deletion to every destination of a replication rule that matches the
+    repository and has `deleteReplication` set: the same digests go there too (a
+    destination without the repository or the image is skipped)."""
+    digests = {entry["imageDigest"] for entry in deleted if "imageTag" not in entry}
+    if not digests:
+        return
+    rules = (registry.backend.replication_config or {}).get("rules", [])
+    for rule in rules:
+        if not (rule.get("deleteReplication") or {}).get("enabled"):
+            continue
+        prefixes = [f["filter"] for f in rule.get("repositoryFilters", [])]
+        if prefixes and not any(name.startswith(prefix) for prefix in prefixes):
+            continue
+        for destination in rule.get("destinations", []):
+            there = Registry(destination["registryId"], destination["region"])
+            if (there.account_id, there.region) == (registry.account_id, registry.region):
+                continue
+            if name not in there.repository_names():
+                continue  # no such repository there: nothing to replay
+            table = there.repository(name)
+            for digest in digests:
+                if table.find({"imageDigest": digest}) is not None:
+                    table.remove(digest)
 
 
 def put_image(registry: Registry, params: dict[str, Any]) -> dict[str, Any]:

@@ -63,6 +63,7 @@ class Faults:
     describe_failures: dict[str, str] = field(default_factory=dict)
     operations: set[str] | None = None
     regions: set[str] | None = None  # random faults only in these regions (None: every one)
+    accounts: set[str] | None = None  # and only for these accounts (None: every one)
     include_other_services: bool = False
     seed: int | None = None
     _rng: random.Random = field(init=False, repr=False, compare=False)
@@ -83,11 +84,13 @@ class Faults:
         """ECR always; the in-use services only when asked for."""
         return service == "ecr" or (self.include_other_services and service in FAULTABLE_SERVICES)
 
-    def draw(self, operation: str, region: str = "") -> Fault | None:
+    def draw(self, operation: str, region: str = "", account: str = "") -> Fault | None:
         """One RNG draw per call decides which random fault, if any, hits it."""
         if self.operations is not None and operation not in self.operations:
             return None
         if self.regions is not None and region not in self.regions:
+            return None
+        if self.accounts is not None and account not in self.accounts:
             return None
         with self._lock:
             roll = self._rng.random()

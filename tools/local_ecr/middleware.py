@@ -119,7 +119,7 @@ class FidelityMiddleware:
             return
         if faults.latency_ms > 0:
             time.sleep(faults.latency_ms / 1000)
-        fault = faults.draw(request.call.operation, request.region)
+        fault = faults.draw(request.call.operation, request.region, request.call.account)
         if fault is Fault.CONNECTION_RESET:
             _drop_connection(environ)
         if fault is Fault.SERVER_ERROR:

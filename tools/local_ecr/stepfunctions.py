@@ -1,8 +1,8 @@
 """The hub's state machine run by moto's Step Functions interpreter, its Lambdas in process.
 
 moto (5.2.5) executes a state machine when its config says so, and calls Lambda tasks
-through its own Lambda API; with `use_docker: false` that API's `LambdaSimpleBackend.invoke`
-only echoes. `LambdaHook` replaces that one method so each task runs the project's handler,
+through its own Lambda API, whose `LambdaBackend.invoke` would start a docker container.
+`LambdaHook` replaces that one method so each task runs the project's handler,
 named by the function's `Handler` and with the function's environment, in this process or
 in a fresh interpreter per invocation (then its peak RSS is its own, as in Lambda).
 
@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from botocore.exceptions import ClientError
-from moto.awslambda_simple.models import LambdaSimpleBackend
+from moto.awslambda.models import LambdaBackend
 from moto.core.exceptions import JsonRESTError
 from moto.stepfunctions.parser.api import HistoryEventType, LambdaFunctionFailedEventDetails
 from moto.stepfunctions.parser.asl.component.common.error_name.custom_error_name import (
@@ -48,7 +48,7 @@ from tools.invoke_handler import error_outcome, run_handler
 from .double import LocalEcr
 
 ROOT = Path(__file__).resolve().parents[2]
-HOOKED = (LambdaSimpleBackend, "invoke")
+HOOKED = (LambdaBackend, "invoke")
 """The moto method the hook replaces (moto 5.2.5 dispatches every Lambda Invoke there)."""
 ERROR_NAMES = (StateTaskLambda, "_from_error")
 """Also replaced while the hook is installed: for a task whose Resource is the function's ARN,
@@ -68,7 +68,10 @@ def configure_moto(endpoint_url: str, *, execute: bool) -> None:
     """
     settings = {
         "stepfunctions": {"execute_state_machine": execute},
-        "lambda": {"use_docker": not execute},
+        # Lambda stays in its one (docker) backend, whose invoke the hook replaces: with
+        # `use_docker: false` moto serves some calls (GetFunction) from a second backend
+        # that lacks the functions created before, so workloads' Lambda versions vanish.
+        "lambda": {"use_docker": True},
     }
     request = urllib.request.Request(  # noqa: S310 - the local double's http:// endpoint
         f"{endpoint_url}/moto-api/config",

@@ -1,8 +1,13 @@
-"""The organization shape's own calls: which accounts are targets, and their spoke role.
+"""The organization shape's own calls: which accounts are targets, their spoke role, and
+the run's work objects in the bucket.
 
-Used by the plan (resolving OUs into accounts) and by the cleanup function in hub mode
-(checking a work item's account, assuming the spoke role). Every lookup fails closed: a
-failure raises LookupFailed naming the call, and nothing is cleaned for that target.
+Used by the plan (resolving OUs into accounts), the scan and the clean item (checking an
+account, assuming the spoke role), the keep-set step and the summary. Every lookup fails
+closed: a failure raises LookupFailed naming the call, and nothing is cleaned for that
+target. The work objects of run ``r`` all live under ``runs/r/``: ``items.json`` and
+``targets.json`` (the plan), ``scans/<index>.json`` (one per target),
+``keep/<account>/<region>.json`` and ``scans.json`` (the keep-set step),
+``results/<index>.json`` (one per item) and ``summary.json``.
 """
 
 from __future__ import annotations
@@ -19,8 +24,11 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from ecr_cleanup.clients import client_config
 from ecr_cleanup.errors import ConfigError, InvalidRequest, describe_error
+from ecr_cleanup.in_use import LookupFailed  # one class: fails closed
 from ecr_cleanup.request import Target
 from ecr_cleanup.settings import Settings
+
+__all__ = ["AlreadyWritten", "Hub", "LookupFailed", "Membership", "assume_spoke", "put_once"]
 
 SESSION_NAME_PREFIX = "ecr-untagged-cleanup-"
 MEMBERSHIP_TTL_SECONDS = 300.0
@@ -43,12 +51,36 @@ PLAN_SESSION_POLICY = json.dumps(
     },
     separators=(",", ":"),
 )
+# The scan's session policy: the spoke role's in-use reads and nothing else (no ECR at all).
+SCAN_ACTIONS = (
+    "ecs:List*",
+    "ecs:Describe*",
+    "lambda:ListFunctions",
+    "lambda:ListVersionsByFunction",
+    "lambda:GetFunction",
+    "batch:Describe*",
+    "batch:ListJobs",
+    "apprunner:ListServices",
+    "apprunner:DescribeService",
+    "eks:ListClusters",
+    "eks:DescribeCluster",
+)
+SCAN_SESSION_POLICY = json.dumps(
+    {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "ScanReadsOnly",
+                "Effect": "Allow",
+                "Action": list(SCAN_ACTIONS),
+                "Resource": "*",
+            }
+        ],
+    },
+    separators=(",", ":"),
+)
 # S3's answers to a conditional write whose key exists (412) or is being written (409).
 _WRITTEN = frozenset({"PreconditionFailed", "ConditionalRequestConflict"})
-
-
-class LookupFailed(RuntimeError):
-    """A call the organization shape needs failed; the message names it."""
 
 
 class AlreadyWritten(RuntimeError):
@@ -299,3 +331,23 @@ def get_json(s3: Any, bucket: str, key: str) -> Any:
 
 def result_key(run: str, index: int) -> str:
     return f"runs/{run}/results/{index}.json"
+
+
+def items_key(run: str) -> str:
+    return f"runs/{run}/items.json"
+
+
+def targets_key(run: str) -> str:
+    return f"runs/{run}/targets.json"
+
+
+def scan_key(run: str, index: int) -> str:
+    return f"runs/{run}/scans/{index}.json"
+
+
+def keep_key(run: str, account: str, region: str) -> str:
+    return f"runs/{run}/keep/{account}/{region}.json"
+
+
+def scans_key(run: str) -> str:
+    return f"runs/{run}/scans.json"

@@ -1,9 +1,12 @@
 """The hub's first state: resolve the targets and write the run's work items to S3.
 
 Event: ``{"run": <execution name>, "input": <scheduled event or {"dry_run": bool}>}``.
-Writes ``runs/<run>/items.json`` (a JSON array, read by the Distributed Map's ItemReader,
-so no item list crosses the 256 KiB state payload) and returns
-``{"bucket", "key", "run", "items", "dry_run"}``.
+Writes ``runs/<run>/targets.json`` (every account x region, for the Scan map) and
+``runs/<run>/items.json`` (the Clean map's work items); both are JSON arrays read by a
+Distributed Map's ItemReader, so no list crosses the 256 KiB state payload. Returns
+``{"bucket", "key", "targets_key", "run", "items", "targets", "dry_run"}``. A target the
+plan cannot reach (AssumeRole, or listing its repositories) carries an ``error``: its
+scan is skipped and it counts as a failed scan.
 
 Only for a RUNNING execution of this state machine named ``run`` whose input is ``input``
 (DescribeExecution), and only once: items.json is a conditional write, so a direct
@@ -26,8 +29,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from ecr_cleanup.cleanup import repositories_in_scope
 from ecr_cleanup.clients import make_clients
 from ecr_cleanup.errors import ConfigError, InvalidRequest, describe_error
-from ecr_cleanup.handler import logger
-from ecr_cleanup.organization import (
+from ecr_cleanup.hub.organization import (
     PLAN_SESSION_POLICY,
     AlreadyWritten,
     Hub,
@@ -35,11 +37,14 @@ from ecr_cleanup.organization import (
     assume_spoke,
     describe_running,
     hub_container,
+    items_key,
     put_once,
     resolve_accounts,
     role_arn,
     session_name,
+    targets_key,
 )
+from ecr_cleanup.invocation import logger
 from ecr_cleanup.registry import Registry
 from ecr_cleanup.request import Request, RunName, Target, parse_plan_input, validated
 from ecr_cleanup.settings import Settings
@@ -82,9 +87,26 @@ def handler(event: Any, context: LambdaContext) -> dict[str, Any]:
         {"run": run, "index": index, **item}
         for index, item in enumerate(entry for entries in per_account for entry in entries)
     ]
-    key = f"runs/{run}/items.json"
+    # Every target is scanned, a target without repositories too: its workloads may pull
+    # from another target's registry. One the plan could not reach carries its error.
+    errors = {
+        (i["target"]["account"], i["target"]["region"]): i["error"] for i in items if "error" in i
+    }
+    targets = [
+        {
+            "run": run,
+            "index": index,
+            "target": {"account": account, "region": region},
+            **({"error": errors[account, region]} if (account, region) in errors else {}),
+        }
+        for index, (account, region) in enumerate(
+            (account, region) for account in accounts for region in settings.target_regions
+        )
+    ]
+    key = items_key(run)
     bucket = settings.work_bucket or ""
     try:
+        put_once(work.s3, bucket, targets_key(run), targets)
         put_once(work.s3, bucket, key, items)
     except AlreadyWritten as refusal:
         logger.error("plan refused: the run's items exist", extra={"refusal": str(refusal)})
@@ -97,7 +119,7 @@ def handler(event: Any, context: LambdaContext) -> dict[str, Any]:
             "run": run,
             "dry_run": request.dry_run,
             "accounts": len(accounts),
-            "targets": len(accounts) * len(settings.target_regions),
+            "targets": len(targets),
             "items": len(items),
             "failed_targets": [{**item["target"], "error": item["error"]} for item in failed],
         },
@@ -105,8 +127,10 @@ def handler(event: Any, context: LambdaContext) -> dict[str, Any]:
     return {
         "bucket": bucket,
         "key": key,
+        "targets_key": targets_key(run),
         "run": run,
         "items": len(items),
+        "targets": len(targets),
         "dry_run": request.dry_run,
     }
 

@@ -26,15 +26,18 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from botocore.exceptions import BotoCoreError, ClientError
 
 from ecr_cleanup.errors import ConfigError, InvalidRequest, describe_error
-from ecr_cleanup.handler import RunFailed, logger, metrics
-from ecr_cleanup.organization import (
+from ecr_cleanup.hub.organization import (
     Hub,
     describe_running,
     get_json,
     hub_container,
+    items_key,
     put_json,
     result_key,
+    scans_key,
+    targets_key,
 )
+from ecr_cleanup.invocation import RunFailed, logger, metrics
 from ecr_cleanup.report import COUNTS, RunReport
 from ecr_cleanup.request import RunName, validated
 from ecr_cleanup.settings import Settings
@@ -52,10 +55,14 @@ TARGET_METRICS = {  # per Account and Region; the Kept* reasons stay in the tota
 
 
 class SummaryEvent(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
+    """The plan's output, passed on by the keep-set step to the Clean map and here."""
+
     bucket: Annotated[str, msgspec.Meta(min_length=3)]
     key: Annotated[str, msgspec.Meta(min_length=1)]
+    targets_key: Annotated[str, msgspec.Meta(min_length=1)]
     run: RunName
     items: Annotated[int, msgspec.Meta(ge=0)]
+    targets: Annotated[int, msgspec.Meta(ge=0)]
     dry_run: bool
 
 
@@ -82,19 +89,60 @@ def handler(event: Any, context: LambdaContext) -> dict[str, Any]:
     with ThreadPoolExecutor(settings.max_workers, thread_name_prefix="result") as pool:
         outcomes = list(pool.map(lambda item: _outcome(work, planned, item), items))
     summary = summarize(planned.run, planned.dry_run, outcomes)
+    summary["targets_scanned"] = planned.targets
+    summary["scans"] = _scans(work, planned)
+    summary["complete"] = summary["complete"] and not summary["scans"]["failed"]
     _emit_metrics(summary)
     logged = fit(summary, ("repositories", "targets"))
-    (logger.error if summary["items_failed"] else logger.info)("run summary", extra=logged)
+    failed = summary["items_failed"] or summary["scans"]["targets_failed"]
+    (logger.error if failed else logger.info)("run summary", extra=logged)
     put_json(work.s3, planned.bucket, f"runs/{planned.run}/summary.json", summary)
+    if failed:
+        raise RunFailed(failure_message(summary))
+    return fit(summary, ("repositories", "targets", "accounts"))
+
+
+def failure_message(summary: dict[str, Any]) -> str:
+    """The failed scans first (they blocked deletions elsewhere), then the failed items."""
+    parts = []
+    scans = summary["scans"]
+    if scans["targets_failed"]:
+        parts.append(
+            f"{scans['targets_failed']} of {summary['targets_scanned']} target scans failed, "
+            "so nothing was deleted where those accounts may pull: "
+            + "; ".join(
+                f"{f['target']['account']}/{f['target']['region']}: {f['error']}"
+                for f in scans["failed"][:5]
+            )
+        )
     if summary["items_failed"]:
-        raise RunFailed(
+        parts.append(
             f"{summary['items_failed']} of {summary['items']} items failed: "
             + "; ".join(
                 f"{f['target']['account']}/{f['target']['region']} #{f['index']}: {f['error']}"
                 for f in summary["failed_items"][:5]
             )
         )
-    return fit(summary, ("repositories", "targets", "accounts"))
+    return " | ".join(parts)
+
+
+def _scans(work: Hub, planned: SummaryEvent) -> dict[str, Any]:
+    """The keep-set step's record of the scans; unreadable, every target counts as failed."""
+    try:
+        stored = get_json(work.s3, planned.bucket, scans_key(planned.run))
+    except (ClientError, BotoCoreError) as error:
+        return {
+            "targets_failed": planned.targets,
+            "failed": [
+                {
+                    "target": {"account": "*", "region": "*"},
+                    "error": f"no keep-set record: {describe_error(error)}",
+                }
+            ],
+        }
+    stored.pop("run", None)
+    stored["failed"] = stored.get("failed", [])[:MAX_LISTED_FAILURES]
+    return dict(stored)
 
 
 def parse_event(event: Any, settings: Settings) -> SummaryEvent:
@@ -102,8 +150,12 @@ def parse_event(event: Any, settings: Settings) -> SummaryEvent:
     planned = validated(event, SummaryEvent, "summary event", "event")
     if planned.bucket != settings.work_bucket:
         raise InvalidRequest(f"bucket: {planned.bucket!r} is not WORK_BUCKET")
-    if planned.key != f"runs/{planned.run}/items.json":
-        raise InvalidRequest(f"key: {planned.key!r} is not runs/{planned.run}/items.json")
+    if planned.key != items_key(planned.run):
+        raise InvalidRequest(f"key: {planned.key!r} is not {items_key(planned.run)}")
+    if planned.targets_key != targets_key(planned.run):
+        raise InvalidRequest(
+            f"targets_key: {planned.targets_key!r} is not {targets_key(planned.run)}"
+        )
     return planned
 
 
@@ -240,6 +292,8 @@ def _emit_metrics(summary: dict[str, Any]) -> None:
     processed = sum(entry["processed"] for entry in summary["targets"])
     record_totals(metrics, summary["totals"], processed=processed, incomplete=summary["incomplete"])
     metrics.add_metric(name="ItemsFailed", unit=MetricUnit.Count, value=summary["items_failed"])
+    failed_scans = summary.get("scans", {}).get("targets_failed", 0)
+    metrics.add_metric(name="ScansFailed", unit=MetricUnit.Count, value=failed_scans)
     namespace = os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "EcrUntaggedCleanup")
     for entry in summary["targets"]:
         target = EphemeralMetrics(namespace=namespace)
