@@ -57,8 +57,8 @@ def workloads(
     entry point for the single shape's lookups and the organization's scan.
 
     EKS (when ``regional`` has an EKS client) is read on a thread of its own, beside the
-    others (at most ``max_workers`` + 5 calls in flight); ``pace`` runs before each of its Kubernetes calls (the AWS calls are paced by
-    the caller's botocore hooks).
+    others (at most ``max_workers`` + 5 calls in flight); ``pace`` runs before each of its
+    Kubernetes calls (the AWS calls are paced by the caller's botocore hooks).
     """
     with ThreadPoolExecutor(1, thread_name_prefix="in-use-eks") as lister:
         clusters = (
