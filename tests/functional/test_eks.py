@@ -16,9 +16,11 @@ import pytest
 import trustme
 
 import ecr_cleanup.in_use.eks as eks_module
+from ecr_cleanup import clients
 from ecr_cleanup.handler import RunFailed
 from tests.functional.conftest import NOW, OLD, Invoke, write_calls
-from tools.local_ecr import LocalEcr
+from tools.local_ecr import Faults, LocalEcr
+from tools.local_ecr import faults as faults_module
 from tools.local_ecr.kubernetes import LocalKubernetes
 
 RUN = {"REPOSITORIES": "api", "DRY_RUN": "false", "PROTECT_IN_USE": "true"}
@@ -413,3 +415,23 @@ def test_an_object_the_lookup_cannot_read_fails_closed(
     with pytest.raises(RunFailed, match="deployments answered a list it cannot read"):
         invoke(**RUN)
     assert doomed in ecr.images("api")
+
+
+@pytest.mark.parametrize("operation", ["ListClusters", "DescribeCluster"])
+def test_a_failed_eks_call_deletes_nothing_and_names_itself(
+    ecr: LocalEcr,
+    invoke: Invoke,
+    doomed: str,
+    cluster: LocalKubernetes,
+    operation: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(clients, "MAX_ATTEMPTS", 2)
+    ecr.faults = Faults(
+        server_error_rate=1.0, operations={operation}, include_other_services=True, seed=1
+    )
+    # ECS has its own ListClusters: only EKS's may fail here.
+    monkeypatch.setattr(faults_module, "FAULTABLE_SERVICES", frozenset({"eks"}))
+    with pytest.raises(RunFailed, match=f"nothing was deleted: in-use lookup eks:{operation}"):
+        invoke(**RUN)
+    assert doomed in ecr.images("api") and write_calls(ecr) == []
