@@ -43,6 +43,11 @@ CONTEXT_KEYS: Final = (
     "maxWorkers",
     "taskDefinitionRevisions",
     "sharedRepositories",
+    "eksClusters",
+    "eksUnreadable",
+    "eksIgnore",
+    "vpcSubnets",
+    "vpcSecurityGroups",
     "alarmEmail",
     "logRetentionDays",
     "accounts",
@@ -97,6 +102,12 @@ _ACCOUNT = re.compile(r"[0-9]{12}")
 _OU = re.compile(r"ou-[0-9a-z]{4,32}-[a-z0-9]{8,32}")
 _REGION = re.compile(r"[a-z]{2}(-[a-z]+)+-[0-9]{1,2}")
 _ORGANIZATION = re.compile(r"o-[a-z0-9]{10,32}")
+# EKS cluster names (1 to 100 of A-Za-z0-9_-, a letter or digit first), as the function's
+# settings check them; `eksClusters` also takes globs (`*`, `?`).
+_EKS_CLUSTER = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,99}")
+_EKS_CLUSTER_GLOB = re.compile(r"[A-Za-z0-9_*?-][A-Za-z0-9_*?-]{0,99}")
+_SUBNET = re.compile(r"subnet-[0-9a-f]{8,17}")
+_SECURITY_GROUP = re.compile(r"sg-[0-9a-f]{8,17}")
 # IAM's role name rule (RoleName: 1..64 of [\w+=,.@-]).
 _ROLE_NAME = re.compile(r"[\w+=,.@-]{1,64}", re.ASCII)
 MAX_REPOSITORIES_PER_ITEM: Final = 1_000
@@ -134,6 +145,13 @@ class CleanupConfig:
     shared_repositories: str
     alarm_email: str | None
     log_retention_days: int
+    # EKS in-use lookups: the clusters read (empty: every one), and unreadable ones.
+    eks_clusters: tuple[str, ...] = ()
+    eks_unreadable: str = "fail"
+    eks_ignore: tuple[str, ...] = ()
+    # The function's VPC (single shape): both or neither.
+    vpc_subnets: tuple[str, ...] = ()
+    vpc_security_groups: tuple[str, ...] = ()
     # The organization shape (all empty: the single shape, today's stack).
     accounts: tuple[str, ...] = ()
     organizational_units: tuple[str, ...] = ()
@@ -221,6 +239,25 @@ class CleanupConfig:
             shared_repositories=_choice(
                 "sharedRepositories", value("sharedRepositories"), ("keep", "pull-time")
             ),
+            eks_clusters=_id_list(
+                "eksClusters",
+                value("eksClusters"),
+                _EKS_CLUSTER_GLOB,
+                "an EKS cluster name or glob (letters, digits, '-', '_', '*', '?')",
+            ),
+            eks_unreadable=_choice("eksUnreadable", value("eksUnreadable"), ("fail", "skip")),
+            eks_ignore=_id_list(
+                "eksIgnore", value("eksIgnore"), _EKS_CLUSTER, "an EKS cluster name"
+            ),
+            vpc_subnets=_id_list(
+                "vpcSubnets", value("vpcSubnets"), _SUBNET, "a subnet id (subnet-...)"
+            ),
+            vpc_security_groups=_id_list(
+                "vpcSecurityGroups",
+                value("vpcSecurityGroups"),
+                _SECURITY_GROUP,
+                "a security group id (sg-...)",
+            ),
             alarm_email=_email("alarmEmail", value("alarmEmail")),
             log_retention_days=_log_retention("logRetentionDays", value("logRetentionDays")),
             accounts=accounts,
@@ -243,6 +280,7 @@ class CleanupConfig:
             ),
         )
         _check_reservations(config)
+        _check_eks(config)
         return config
 
     @property
@@ -268,6 +306,14 @@ class CleanupConfig:
         return {"Cleanup": 1}
 
     @property
+    def eks_access_entries(self) -> tuple[str, ...]:
+        """The clusters the single shape gives its role an access entry on: the plain names
+        of `eksClusters` (a glob names no cluster synth could know)."""
+        if self.organization:
+            return ()
+        return tuple(name for name in self.eks_clusters if not set("*?") & set(name))
+
+    @property
     def has_globs(self) -> bool:
         """True when a repository entry is a pattern, so the function must list repositories."""
         return any(GLOB_CHARS & set(name) for name in self.repositories)
@@ -287,6 +333,9 @@ class CleanupConfig:
             "MAX_WORKERS": str(self.max_workers),
             "TASK_DEFINITION_REVISIONS": str(self.task_definition_revisions),
             "SHARED_REPOSITORIES": self.shared_repositories,
+            "EKS_CLUSTERS": ",".join(self.eks_clusters),
+            "EKS_UNREADABLE": self.eks_unreadable,
+            "EKS_IGNORE": ",".join(self.eks_ignore),
             "POWERTOOLS_SERVICE_NAME": SERVICE_NAME,
             "POWERTOOLS_METRICS_NAMESPACE": METRICS_NAMESPACE,
             "POWERTOOLS_LOG_LEVEL": "INFO",
@@ -325,6 +374,31 @@ def _check_reservations(config: CleanupConfig) -> None:
         + (", lower maxConcurrency" if config.organization else "")
         + ", or raise the account's concurrent executions quota (Service Quotas)",
     )
+
+
+def _check_eks(config: CleanupConfig) -> None:
+    """What the function would refuse, or a VPC the stack cannot give, named at synth."""
+    if config.eks_unreadable == "skip" and not config.eks_ignore:
+        raise ConfigError(
+            "eksUnreadable",
+            "skip needs eksIgnore to name the clusters it may skip (the function refuses "
+            "EKS_UNREADABLE=skip without EKS_IGNORE)",
+        )
+    if bool(config.vpc_subnets) != bool(config.vpc_security_groups):
+        given, missing = (
+            ("vpcSubnets", "vpcSecurityGroups")
+            if config.vpc_subnets
+            else ("vpcSecurityGroups", "vpcSubnets")
+        )
+        raise ConfigError(
+            given, f"needs {missing} too: the function joins a VPC with both, or neither"
+        )
+    if config.vpc_subnets and config.organization:
+        raise ConfigError(
+            "vpcSubnets",
+            "only the single shape runs in a VPC; the organization shape's hub reads each "
+            "target's clusters through their public endpoints",
+        )
 
 
 def is_valid_repository_pattern(pattern: str) -> bool:

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 from functools import partial
 
-from aws_cdk import CfnOutput, Stack
+from aws_cdk import Aws, CfnOutput, Stack
+from aws_cdk import aws_eks as eks
 from aws_cdk import aws_events_targets as targets
 from constructs import Construct
 
@@ -60,6 +61,26 @@ class UntaggedImageCleanup(Construct):
             # In place before the function exists, so not even its first run records a pull.
             # (A conditional exclusion gets no DependsOn: it may not be created at all.)
             self.cleanup.function.node.add_dependency(self.pull_time_exclusion)
+        # Read access to the clusters named in eksClusters: an access entry for the role
+        # with the cluster-wide view policy (the cluster's authentication mode must
+        # include API, else the deploy fails on this resource; see the README).
+        self.eks_access = [
+            eks.CfnAccessEntry(
+                self,
+                f"EksAccess-{name}",
+                cluster_name=name,
+                principal_arn=self.cleanup.role.role_arn,
+                type="STANDARD",
+                access_policies=[
+                    eks.CfnAccessEntry.AccessPolicyProperty(
+                        policy_arn=f"arn:{Aws.PARTITION}:eks::aws:cluster-access-policy/"
+                        "AmazonEKSViewPolicy",
+                        access_scope=eks.CfnAccessEntry.AccessScopeProperty(type="cluster"),
+                    )
+                ],
+            )
+            for name in (config.eks_access_entries if config.protect_in_use else ())
+        ]
         CfnOutput(
             self,
             "CleanupRoleArn",

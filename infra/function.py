@@ -219,6 +219,16 @@ class CleanupFunction(Construct):
             **asynchronous,  # type: ignore[arg-type]
         )
 
+        if config.vpc_subnets:
+            # The subnets and groups by id: Lambda's VpcConfig names no VPC, and an IVpc
+            # (what the L2 `vpc` needs) would need a VPC id or a lookup at synth.
+            function_resource = self.function.node.default_child
+            assert isinstance(function_resource, lambda_.CfnFunction)
+            function_resource.vpc_config = lambda_.CfnFunction.VpcConfigProperty(
+                subnet_ids=list(config.vpc_subnets),
+                security_group_ids=list(config.vpc_security_groups),
+            )
+
         ignore_cfn_lint(
             self.function,
             {
@@ -238,11 +248,18 @@ class CleanupFunction(Construct):
             self.function,
             {
                 "CKV_AWS_116": failed_runs,
-                "CKV_AWS_117": "The function calls only AWS APIs; a VPC would add NAT or "
-                "endpoints and no protection.",
                 "CKV_AWS_173": "The environment holds settings, no secrets; Lambda encrypts it "
                 "at rest with its AWS managed key.",
             }
+            | (
+                {
+                    "CKV_AWS_117": "The function calls AWS APIs and public EKS endpoints; a "
+                    "VPC (vpcSubnets, vpcSecurityGroups) is for clusters whose endpoint is "
+                    "private, and would otherwise add NAT or endpoints and no protection.",
+                }
+                if not config.vpc_subnets
+                else {}
+            )
             | (
                 {
                     "CKV_AWS_115": "Reserved concurrency is opt-in (reserveConcurrency): a "
@@ -273,8 +290,9 @@ class CleanupFunction(Construct):
             "protectInUse is on, the read-only ecs:ListClusters, ecs:ListServices, "
             "ecs:ListTaskDefinitionFamilies, ecs:ListTaskDefinitions, "
             "ecs:DescribeTaskDefinition, lambda:ListFunctions, batch:DescribeJobDefinitions, "
-            "batch:DescribeJobQueues, batch:ListJobs, batch:DescribeJobs and "
-            "apprunner:ListServices.",
+            "batch:DescribeJobQueues, batch:ListJobs, batch:DescribeJobs, "
+            "apprunner:ListServices and eks:ListClusters, and, in a VPC, "
+            "ec2:DescribeNetworkInterfaces and ec2:DescribeSubnets.",
         )
         if policy is not None:
             return  # the caller's policy acknowledges its own findings
@@ -285,8 +303,9 @@ class CleanupFunction(Construct):
             "with protectInUse, ecs:ListClusters, ecs:ListServices, "
             "ecs:ListTaskDefinitionFamilies, ecs:ListTaskDefinitions, "
             "ecs:DescribeTaskDefinition, lambda:ListFunctions, the Batch job definition, "
-            "queue and job reads and apprunner:ListServices: all read-only, none with "
-            "resource-level permissions.",
+            "queue and job reads, apprunner:ListServices and eks:ListClusters, and in a "
+            "VPC ec2:DescribeNetworkInterfaces and ec2:DescribeSubnets: all read-only, none "
+            "with resource-level permissions.",
         )
         for resource, reason in _wildcard_findings(config, Stack.of(self)).items():
             acknowledge_nag(self.role, f"AwsSolutions-IAM5[Resource::{resource}]", reason)
@@ -309,6 +328,7 @@ def cleanup_policy(
     statements = cleanup_statements(
         stack, config, account=config.registry_id or Aws.ACCOUNT_ID, regions=[stack.region]
     )
+    statements.extend(vpc_statements(stack, config))
     statements.insert(
         1,
         iam.PolicyStatement(
@@ -417,6 +437,7 @@ def cleanup_statements(
         )
     if config.protect_in_use:
         statements.extend(_in_use_statements(stack))
+        statements.extend(_eks_statements(stack, config))
     return statements
 
 
@@ -499,6 +520,82 @@ def _in_use_statements(stack: Stack) -> list[iam.PolicyStatement]:
     ]
 
 
+def _eks_statements(stack: Stack, config: CleanupConfig) -> list[iam.PolicyStatement]:
+    """Read-only EKS: which clusters there are (only when `eksClusters` has globs or is
+    empty) and each one's endpoint and certificate authority. What the clusters run is read
+    from their API servers, which IAM does not authorize: the access entry does."""
+    names = [n for n in config.eks_clusters if not set("*?") & set(n)]
+    listing = not config.eks_clusters or len(names) < len(config.eks_clusters)
+    statements = []
+    if listing:
+        # The service authorization reference gives ListClusters no resource type.
+        statements.append(
+            iam.PolicyStatement(
+                sid="ListEksClusters", actions=["eks:ListClusters"], resources=["*"]
+            )
+        )
+    statements.append(
+        iam.PolicyStatement(
+            sid="DescribeEksClusters",
+            actions=["eks:DescribeCluster"],
+            resources=[
+                stack.format_arn(
+                    service="eks",
+                    region=IN_USE_REGIONS,
+                    resource="cluster",
+                    resource_name=name,
+                    arn_format=ArnFormat.SLASH_RESOURCE_NAME,
+                )
+                for name in (["*"] if listing else names)
+            ],
+        )
+    )
+    return statements
+
+
+def vpc_statements(stack: Stack, config: CleanupConfig) -> list[iam.PolicyStatement]:
+    """What Lambda needs of the function's role to attach it to the VPC (the managed
+    AWSLambdaVPCAccessExecutionRole's actions), on the configured subnets and groups."""
+    if not config.vpc_subnets:
+        return []
+
+    def ec2(resource: str, name: str) -> str:
+        return stack.format_arn(
+            service="ec2",
+            resource=resource,
+            resource_name=name,
+            arn_format=ArnFormat.SLASH_RESOURCE_NAME,
+        )
+
+    interfaces = ec2("network-interface", "*")
+    return [
+        iam.PolicyStatement(
+            sid="AttachToVpc",
+            actions=["ec2:CreateNetworkInterface"],
+            resources=[
+                interfaces,
+                *(ec2("subnet", subnet) for subnet in config.vpc_subnets),
+                *(ec2("security-group", group) for group in config.vpc_security_groups),
+            ],
+        ),
+        iam.PolicyStatement(
+            sid="ManageVpcInterfaces",
+            actions=[
+                "ec2:DeleteNetworkInterface",
+                "ec2:AssignPrivateIpAddresses",
+                "ec2:UnassignPrivateIpAddresses",
+            ],
+            resources=[interfaces],
+        ),
+        iam.PolicyStatement(
+            # The service authorization reference gives these no resource type.
+            sid="DescribeVpcInterfaces",
+            actions=["ec2:DescribeNetworkInterfaces", "ec2:DescribeSubnets"],
+            resources=["*"],
+        ),
+    ]
+
+
 def _wildcard_findings(config: CleanupConfig, stack: Stack) -> dict[str, str]:
     """Each wildcard resource in the policy as cdk-nag renders it (its finding id) -> reason.
 
@@ -568,4 +665,26 @@ def _wildcard_findings(config: CleanupConfig, stack: Stack) -> dict[str, str]:
             "apprunner:DescribeService reads the ECR image every App Runner service pulls "
             "on deployment and scale-out.",
         }
+        eks_reason = (
+            "Read-only (protectInUse): eks:DescribeCluster reads the endpoint and "
+            "certificate authority of each EKS cluster in scope, in the home region and the "
+            "regions its replication rules replay deletions to"
+        )
+        names = [n for n in config.eks_clusters if not set("*?") & set(n)]
+        if not config.eks_clusters or len(names) < len(config.eks_clusters):
+            findings[f"arn:{partition}:eks:{own}:cluster/*"] = (
+                f"{eks_reason}: eksClusters has globs or is empty, so every cluster of the "
+                "account may be in scope."
+            )
+        else:
+            findings |= {
+                f"arn:{partition}:eks:{own}:cluster/{name}": f"{eks_reason}: the named "
+                "cluster, in any region."
+                for name in names
+            }
+    if config.vpc_subnets:
+        findings[f"arn:{partition}:ec2:{region}:{account}:network-interface/*"] = (
+            "The network interfaces Lambda creates in the configured subnets to attach the "
+            "function to the VPC: their ids are known only once created."
+        )
     return findings

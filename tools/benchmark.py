@@ -7,9 +7,11 @@ minimum and with a naive baseline (the usual sequential loop: paginate, collect,
 in chunks of 100). It prints figures; it asserts nothing. Nothing here talks to AWS.
 
 ``--in-use`` measures the in-use lookups instead: an account's ECS services, task
-definitions and container-image Lambda functions are seeded (`seed_in_use`), the function
-runs with PROTECT_IN_USE on and off, and the calls of each in-use source are printed
-against `minimum_in_use_calls`, with the time the lookups add to a run.
+definitions, container-image Lambda functions, Batch job definitions and jobs, App Runner
+services and EKS clusters (each a local Kubernetes API server over TLS, with its pods and
+controllers) are seeded (`seed_in_use`), the function runs with PROTECT_IN_USE on and off,
+and the calls of each in-use source are printed against `minimum_in_use_calls`, with the
+time the lookups add to a run.
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ import typer
 
 if TYPE_CHECKING:
     from tools.local_ecr import LocalEcr
+    from tools.local_ecr.kubernetes import LocalKubernetes
 
 ROOT = Path(__file__).resolve().parent.parent
 FAKE_AWS = {
@@ -82,6 +85,17 @@ JOBS_PAGE = 1000  # ListJobs (maxResults 1000), one call per queue and live stat
 LIVE_JOB_STATUSES = 5  # SUBMITTED, PENDING, RUNNABLE, STARTING, RUNNING
 DESCRIBE_JOBS_MAX = 100
 APP_RUNNER_PAGE = 20  # ListServices (MaxResults 20)
+EKS_LIST_PAGE = 100  # ListClusters (maxResults 100)
+KUBERNETES_PAGE = 500  # the function's `limit` on every Kubernetes list
+KUBERNETES_LISTS = (
+    "pods",
+    "deployments",
+    "replicasets",
+    "statefulsets",
+    "daemonsets",
+    "jobs",
+    "cronjobs",
+)
 IN_USE_SOURCES: dict[str, tuple[str, ...]] = {
     "clusters": ("ecs:ListClusters",),  # listed once, for running tasks and services
     "running tasks": ("ecs:ListTasks", "ecs:DescribeTasks"),
@@ -103,6 +117,11 @@ IN_USE_SOURCES: dict[str, tuple[str, ...]] = {
         "batch:DescribeJobs",
     ),
     "App Runner": ("apprunner:ListServices", "apprunner:DescribeService"),
+    "EKS": (
+        "eks:ListClusters",
+        "eks:DescribeCluster",
+        *(f"k8s:{resource}" for resource in KUBERNETES_LISTS),
+    ),
 }
 """The in-use sources in the order the function looks them up, and the calls of each."""
 SOURCE_FUNCTIONS = {
@@ -112,6 +131,7 @@ SOURCE_FUNCTIONS = {
     "Lambda versions": "lambda_version_references",
     "Batch": "batch_references",
     "App Runner": "app_runner_references",
+    "EKS": "_eks",
 }
 """The function of ``ecr_cleanup.in_use`` behind each source, timed in the function's process."""
 IN_USE_PHASE = "in-use phase"
@@ -143,6 +163,8 @@ class Workloads:
     job_queues: int = 0
     jobs: int = 0  # RUNNING jobs of ACTIVE definitions, per queue
     app_runner_services: int = 0
+    eks_clusters: int = 0
+    eks_pods: int = 0  # per cluster, with their controllers (`planned_cluster`)
 
     def __post_init__(self) -> None:
         if not 1 <= self.clusters <= self.services <= self.families:
@@ -181,6 +203,58 @@ def planned_families(workloads: Workloads) -> dict[str, int]:
     return families
 
 
+@dataclass(frozen=True)
+class PlannedCluster:
+    """One EKS cluster's controllers, by how many pods each runs.
+
+    Four fifths of the pods belong to Deployments of 20 (each with 3 ReplicaSets: the
+    current one, and two older ones at 0 replicas kept for rollback), a tenth to
+    StatefulSets of 20, one pod a Job (5 Jobs a CronJob, one CronJob per 200 pods), and
+    the rest to 5 DaemonSets. Every controller names its own image by digest (a Job its
+    CronJob's); every pod runs its controller's, and its runtime reports that digest.
+    """
+
+    deployments: int
+    statefulsets: int
+    cronjobs: int
+    daemonset_pods: tuple[int, ...]
+
+    @property
+    def replicasets(self) -> int:
+        return 3 * self.deployments
+
+    @property
+    def jobs(self) -> int:
+        return 5 * self.cronjobs
+
+    @property
+    def images(self) -> int:
+        """Distinct images it pins: each Deployment (its current ReplicaSet's), two older
+        ReplicaSets each, each StatefulSet, DaemonSet and CronJob."""
+        return self.replicasets + self.statefulsets + len(self.daemonset_pods) + self.cronjobs
+
+    def objects(self) -> dict[str, int]:
+        pods = 20 * (self.deployments + self.statefulsets) + self.jobs + sum(self.daemonset_pods)
+        return {
+            "pods": pods,
+            "deployments": self.deployments,
+            "replicasets": self.replicasets,
+            "statefulsets": self.statefulsets,
+            "daemonsets": len(self.daemonset_pods),
+            "jobs": self.jobs,
+            "cronjobs": self.cronjobs,
+        }
+
+
+def planned_cluster(pods: int) -> PlannedCluster:
+    deployments = pods * 8 // 10 // 20
+    statefulsets = pods // 10 // 20
+    cronjobs = max(1, pods // 200)
+    rest = max(0, pods - 20 * (deployments + statefulsets) - 5 * cronjobs)
+    daemonsets = tuple(rest // 5 + (1 if n < rest % 5 else 0) for n in range(5))
+    return PlannedCluster(deployments, statefulsets, cronjobs, daemonsets)
+
+
 def _newest(revisions: int, limit: int) -> int:
     """How many revisions of a family the lookup reads (``limit`` 0: all of them)."""
     return min(revisions, limit) if limit else revisions
@@ -192,16 +266,19 @@ def in_use_images(workloads: Workloads, revisions: int = TASK_DEFINITION_REVISIO
     Lambda version's ($LATEST is the last version's image)."""
     named = sum(_newest(n, revisions) for n in planned_families(workloads).values())
     batch = workloads.job_definitions + workloads.job_queues  # + each queue's retired one
+    eks = workloads.eks_clusters * planned_cluster(workloads.eks_pods).images
     return (
         named
         + workloads.functions * max(workloads.versions, 1)
         + batch
         + workloads.app_runner_services
+        + eks
     )
 
 
-def seed_in_use(ecr: LocalEcr, workloads: Workloads) -> None:
-    """Seed the workloads and the one repository they run from, then forget the calls.
+def seed_in_use(ecr: LocalEcr, workloads: Workloads) -> list[LocalKubernetes]:
+    """Seed the workloads and the one repository they run from, then forget the calls;
+    returns the EKS clusters' API servers, started (the caller stops them).
 
     Written with the double's fixtures (a service deployed again is an UpdateService, a
     function deployed again an UpdateFunctionCode that publishes a version), plus RunTask
@@ -251,7 +328,132 @@ def seed_in_use(ecr: LocalEcr, workloads: Workloads) -> None:
         ecr.deregister_job_definition(retired)
     for s in range(workloads.app_runner_services):
         ecr.create_app_runner_service(f"web-{s:03d}", ecr.image_uri(repo, image()))
+    clusters = [
+        _seed_cluster(ecr, f"eks-{c}", planned_cluster(workloads.eks_pods), old)
+        for c in range(workloads.eks_clusters)
+    ]
     ecr.clear_calls()
+    return clusters
+
+
+def _seed_cluster(ecr: LocalEcr, name: str, plan: PlannedCluster, old: datetime) -> Any:
+    """One cluster's API server, its controllers and pods (objects sized like real ones:
+    labels, annotations, managed fields, probes, statuses), each naming its own image."""
+    from tools.local_ecr.kubernetes import LocalKubernetes  # noqa: PLC0415 - trustme here only
+
+    kube = LocalKubernetes(name).start()
+    ecr.create_eks_cluster(kube)
+    uris = iter(
+        ecr.image_uri(IN_USE_REPOSITORY, digest)
+        for digest in ecr.bulk_untagged(IN_USE_REPOSITORY, plan.images, pushed_at=old)
+    )
+
+    def controller(kind: str, owner: str, uri: str, *, replicas: int, pods: int) -> None:
+        """A controller of ``replicas`` and the ``pods`` it runs (its ReplicaSet's, for a
+        Deployment), each reporting the digest it runs."""
+        body = {"replicas": replicas, "template": _pod_template(owner, uri)}
+        kube.add(kind, owner, body, namespace="apps", metadata=_metadata(owner, "apps"))
+        for n in range(pods):
+            pod_name = f"{owner}-{n:03d}"
+            kube.add(
+                "Pod",
+                pod_name,
+                _pod_template(owner, uri)["spec"],
+                namespace="apps",
+                metadata=_metadata(pod_name, "apps"),
+                status=_pod_status(uri),
+            )
+
+    for d in range(plan.deployments):
+        current = next(uris)
+        controller("Deployment", f"web-{d:03d}", current, replicas=20, pods=0)
+        controller("ReplicaSet", f"web-{d:03d}-0", current, replicas=20, pods=20)
+        for r in (1, 2):  # older revisions at 0 replicas: a rollback starts them again
+            controller("ReplicaSet", f"web-{d:03d}-{r}", next(uris), replicas=0, pods=0)
+    for t in range(plan.statefulsets):
+        controller("StatefulSet", f"db-{t:03d}", next(uris), replicas=20, pods=20)
+    for d, pods in enumerate(plan.daemonset_pods):
+        controller("DaemonSet", f"agent-{d}", next(uris), replicas=pods, pods=pods)
+    for c in range(plan.cronjobs):
+        uri = next(uris)
+        template = {"spec": {"template": _pod_template(f"cron-{c:03d}", uri)}}
+        kube.add("CronJob", f"cron-{c:03d}", {"schedule": "0 3 * * *", "jobTemplate": template})
+        for j in range(5):
+            controller("Job", f"cron-{c:03d}-{j}", uri, replicas=1, pods=1)
+    return kube
+
+
+def _metadata(name: str, namespace: str) -> dict[str, Any]:
+    return {
+        "name": name,
+        "namespace": namespace,
+        "uid": f"{abs(hash(name)):032x}"[:32],
+        "resourceVersion": "123456",
+        "creationTimestamp": "2026-11-01T03:00:00Z",
+        "labels": {"app.kubernetes.io/name": name[:40], "app.kubernetes.io/part-of": "bench"},
+        "annotations": {"kubectl.kubernetes.io/restartedAt": "2026-11-01T03:00:00Z"},
+        "ownerReferences": [
+            {"apiVersion": "apps/v1", "kind": "ReplicaSet", "name": name[:40], "uid": "0" * 36}
+        ],
+        "managedFields": [
+            {
+                "manager": manager,
+                "operation": "Update",
+                "apiVersion": "v1",
+                "time": "2026-11-01T03:00:00Z",
+                "fieldsType": "FieldsV1",
+                "fieldsV1": {
+                    f"f:{part}": {f"f:field{n}": {".": {}, "f:value": {}} for n in range(12)}
+                    for part in ("metadata", "spec", "status")
+                },
+            }
+            for manager in ("kube-controller-manager", "kubelet")
+        ],
+    }
+
+
+def _pod_template(name: str, uri: str) -> dict[str, Any]:
+    container = {
+        "name": "app",
+        "image": uri,
+        "ports": [{"containerPort": 8080, "protocol": "TCP"}],
+        "env": [{"name": f"SETTING_{n}", "value": "x" * 20} for n in range(16)],
+        "resources": {"requests": {"cpu": "250m", "memory": "256Mi"}},
+        "readinessProbe": {"httpGet": {"path": "/health", "port": 8080}},
+        "volumeMounts": [{"name": "token", "mountPath": "/var/run/secrets", "readOnly": True}],
+    }
+    return {
+        "metadata": {"labels": {"app": name[:40]}},
+        "spec": {
+            "containers": [container],
+            "serviceAccountName": "default",
+            "tolerations": [
+                {"key": f"node.kubernetes.io/{taint}", "operator": "Exists", "effect": "NoExecute"}
+                for taint in ("not-ready", "unreachable")
+            ],
+            "volumes": [
+                {
+                    "name": "token",
+                    "projected": {
+                        "sources": [
+                            {"serviceAccountToken": {"expirationSeconds": 3607, "path": "token"}},
+                            {"configMap": {"name": "kube-root-ca.crt", "items": [{"key": "ca"}]}},
+                        ]
+                    },
+                }
+            ],
+        },
+    }
+
+
+def _pod_status(uri: str) -> dict[str, Any]:
+    return {
+        "phase": "Running",
+        "conditions": [{"type": kind, "status": "True"} for kind in ("Ready", "Initialized")],
+        "containerStatuses": [
+            {"name": "app", "ready": True, "restartCount": 0, "image": uri, "imageID": uri}
+        ],
+    }
 
 
 def minimum_in_use_calls(
@@ -301,6 +503,22 @@ def minimum_in_use_calls(
         # ListServices carries no source: one DescribeService a service.
         "apprunner:ListServices": pages(workloads.app_runner_services, APP_RUNNER_PAGE),
         "apprunner:DescribeService": workloads.app_runner_services,
+        # Every cluster (EKS_CLUSTERS empty): listed, each described, then each of its
+        # list endpoints read in pages of 500 (one call even when empty).
+        **_minimum_eks_calls(workloads, pages),
+    }
+
+
+def _minimum_eks_calls(workloads: Workloads, pages: Callable[[int, int], int]) -> dict[str, int]:
+    clusters = workloads.eks_clusters
+    objects = planned_cluster(workloads.eks_pods).objects()
+    return {
+        "eks:ListClusters": pages(clusters, EKS_LIST_PAGE),
+        "eks:DescribeCluster": clusters,
+        **{
+            f"k8s:{kind}": clusters * pages(objects[kind], KUBERNETES_PAGE)
+            for kind in KUBERNETES_LISTS
+        },
     }
 
 
@@ -311,9 +529,17 @@ def in_use_calls(counts: Mapping[str, int]) -> dict[str, int]:
     others = {
         op: n
         for op, n in sorted(counts.items())
-        if op.partition(":")[0] in {"ecs", "lambda", "batch", "apprunner"} and op not in listed
+        if op.partition(":")[0] in {"ecs", "lambda", "batch", "apprunner", "eks", "k8s"}
+        and op not in listed
     }
     return {**listed, **others}
+
+
+def kubernetes_calls(clusters: list[LocalKubernetes]) -> Counter[str]:
+    """``k8s:<resource>`` -> GETs the clusters' API servers received."""
+    return Counter(
+        f"k8s:{seen.path.rsplit('/', 1)[-1]}" for kube in clusters for seen in kube.requests
+    )
 
 
 # --- the double, in its own process ----------------------------------------------------
@@ -325,6 +551,13 @@ def _serve_double(conn: Connection, latency_ms: float) -> None:
     from tools.local_ecr import Faults, LocalEcr  # noqa: PLC0415 - only in this process
 
     repos: list[str] = []
+    clusters: list[Any] = []
+
+    def stop_clusters() -> None:
+        for kube in clusters:
+            kube.stop()
+        clusters.clear()
+
     with LocalEcr() as ecr:
         conn.send(ecr.endpoint_url)
         while True:
@@ -346,11 +579,15 @@ def _serve_double(conn: Connection, latency_ms: float) -> None:
                 ecr.reset()
                 repos = [IN_USE_REPOSITORY]
                 started = time.perf_counter()
-                seed_in_use(ecr, workloads)
+                stop_clusters()
+                clusters += seed_in_use(ecr, workloads)
+                for kube in clusters:
+                    kube.latency_ms = latency_ms
                 ecr.faults = Faults(latency_ms=latency_ms, include_other_services=True, seed=7)
                 conn.send(time.perf_counter() - started)
             elif command == "calls":
                 counts = Counter(f"{call.service}:{call.operation}" for call in ecr.calls)
+                counts.update(kubernetes_calls(clusters))
                 untagged = sum(
                     1 for repo in repos for image in ecr.images(repo).values() if not image.tags
                 )
@@ -362,6 +599,7 @@ def _serve_double(conn: Connection, latency_ms: float) -> None:
                 )
                 conn.send((dict(counts), untagged))
             elif command == "stop":
+                stop_clusters()
                 return
 
 
@@ -425,7 +663,7 @@ def _run_function_in_use(
     _function_environment(endpoint, workers, protect_in_use=protect_in_use)
     seconds = _time_in_use_lookups()
     wall, result, outcome = _invoke_handler(retry_mode)
-    conn.send((wall, seconds, (result or {}).get("totals", {}), outcome))
+    conn.send((wall, seconds, (result or {}).get("totals", {}), outcome, _peak_rss_mb()))
 
 
 def _time_in_use_lookups() -> dict[str, float]:
@@ -635,8 +873,11 @@ def _in_use_figures(
         f"{workloads.clusters} clusters ({sum(1 for s in services if not s.desired)} at desired "
         f"count 0, {sum(s.desired for s in services)} tasks running), {len(families)} task "
         f"definition families ({sum(families.values())} revisions), {workloads.functions} "
-        f"image functions x {workloads.versions} versions; {latency_ms:g} ms per call "
-        f"(ECR, ECS, Lambda), {workers} workers, TASK_DEFINITION_REVISIONS "
+        f"image functions x {workloads.versions} versions, {workloads.job_definitions} Batch "
+        f"job definitions ({workloads.job_queues} queues), {workloads.app_runner_services} App "
+        f"Runner services, {workloads.eks_clusters} EKS clusters x {workloads.eks_pods:,} pods "
+        f"({_describe_cluster(planned_cluster(workloads.eks_pods))}); {latency_ms:g} ms per "
+        f"call (AWS and Kubernetes), {workers} workers, TASK_DEFINITION_REVISIONS "
         f"{TASK_DEFINITION_REVISIONS}"
     )
     walls: dict[bool, float] = {}
@@ -645,7 +886,7 @@ def _in_use_figures(
     for protect_in_use in (True, False):
         conn.send(("seed_in_use", workloads))
         seeded = conn.recv()
-        wall, timed, totals, outcome = _in_fresh_process(
+        wall, timed, totals, outcome, rss = _in_fresh_process(
             _run_function_in_use, endpoint, workers, "standard", protect_in_use
         )
         conn.send(("calls",))
@@ -660,12 +901,17 @@ def _in_use_figures(
             f"{totals.get('kept', {}).get('in_use', 0):,} (expected "
             f"{in_use_images(workloads) if protect_in_use else 0:,}), untagged left {left:,}; "
             f"ECR calls {sum(ecr.values()):,} ({ecr.get('ecr:BatchDeleteImage', 0)} "
-            f"BatchDeleteImage); seeded in {seeded:.1f} s"
+            f"BatchDeleteImage); peak RSS {rss:.0f} MiB; seeded in {seeded:.1f} s"
         )
     for line in in_use_report(
         workloads, counts, seconds, (walls[True], walls[False]), latency_ms, workers
     ):
         print(line)
+
+
+def _describe_cluster(plan: PlannedCluster) -> str:
+    objects = plan.objects()
+    return ", ".join(f"{count:,} {kind}" for kind, count in objects.items() if kind != "pods")
 
 
 def main(
@@ -690,7 +936,8 @@ def main(
     in_use: bool = typer.Option(
         False,
         help="The in-use lookups: 30 services, 150 task definition families, 60 image "
-        "functions x 5 versions, PROTECT_IN_USE on and off.",
+        "functions x 5 versions, 200 Batch job definitions, 20 App Runner services, 3 EKS "
+        "clusters x 2,000 pods, PROTECT_IN_USE on and off.",
     ),
 ) -> None:
     if organization:
@@ -782,6 +1029,8 @@ IN_USE_FULL = Workloads(
     job_queues=3,
     jobs=20,
     app_runner_services=20,
+    eks_clusters=3,
+    eks_pods=2_000,
 )
 IN_USE_QUICK = Workloads(
     "quick",
@@ -795,6 +1044,8 @@ IN_USE_QUICK = Workloads(
     job_queues=1,
     jobs=5,
     app_runner_services=4,
+    eks_clusters=1,
+    eks_pods=600,
 )
 
 

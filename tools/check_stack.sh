@@ -76,6 +76,10 @@ else
     trap 'rm -rf "$variant"' EXIT
     scan "$variant/cdk.out" -c alarmEmail=ops@example.com -c "repositories=app-*,web" \
         -c registryId=123456789012 -c protectInUse=false -c reserveConcurrency=true
+    # EKS clusters by name (their access entries) and the function in a VPC.
+    scan "$variant/cdk.out-eks" -c eksClusters=prod,staging \
+        -c vpcSubnets=subnet-0123456789abcdef0,subnet-0fedcba9876543210 \
+        -c vpcSecurityGroups=sg-0123456789abcdef0
     # The organization shape: the hub, its StackSets, both kinds of targets.
     scan "$variant/cdk.out-org" -c accounts=111111111111,222222222222 \
         -c organizationalUnits=ou-ab12-11111111 -c organizationId=o-abcdefghij \

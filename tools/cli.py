@@ -86,6 +86,9 @@ FLAGS = {
     "MAX_WORKERS": "--max-workers",
     "TASK_DEFINITION_REVISIONS": "--task-definition-revisions",
     "SHARED_REPOSITORIES": "--shared-repositories",
+    "EKS_CLUSTERS": "--eks-clusters",
+    "EKS_UNREADABLE": "--eks-unreadable",
+    "EKS_IGNORE": "--eks-ignore",
 }
 # Why an image stays, in a few words, for the report's "kept, by reason" table.
 WHY_KEPT = {
@@ -93,7 +96,7 @@ WHY_KEPT = {
     Reason.RECENTLY_PULLED: "pulled within KEEP_PULLED_WITHIN_DAYS",
     Reason.INDEX_CHILD: "an index that stays references it",
     Reason.REFERRER: "a signature, SBOM or attestation of an image that stays",
-    Reason.IN_USE: "an ECS task or service, a task definition or a Lambda version pins it",
+    Reason.IN_USE: "a workload pins it: ECS, Lambda, Batch, App Runner or EKS",
     Reason.ECR_REFUSED: "ECR refused: an index pushed since references it",
     Reason.TAGGED: "tagged while the run scanned, or just before its deletion",
     Reason.RESTORING: "being restored from the archive",
@@ -223,6 +226,26 @@ def main(
             "clean them trusting recent pulls only. " + _default("shared_repositories"),
         ),
     ] = None,
+    eks_clusters: Annotated[
+        list[str] | None,
+        typer.Option(
+            metavar="NAMES",
+            help="EKS clusters whose workloads keep their images: names or globs, comma- "
+            "separated or repeated. [default: every cluster]",
+        ),
+    ] = None,
+    eks_unreadable: Annotated[
+        str | None,
+        typer.Option(
+            metavar="fail|skip",
+            help="A cluster that cannot be read: fail (delete nothing), or skip it when "
+            "--eks-ignore names it. " + _default("eks_unreadable"),
+        ),
+    ] = None,
+    eks_ignore: Annotated[
+        list[str] | None,
+        typer.Option(metavar="NAMES", help="EKS clusters --eks-unreadable skip may leave unread."),
+    ] = None,
     time_budget_seconds: Annotated[
         float | None,
         typer.Option(
@@ -261,6 +284,9 @@ def main(
             "MAX_WORKERS": max_workers,
             "TASK_DEFINITION_REVISIONS": task_definition_revisions,
             "SHARED_REPOSITORIES": shared_repositories,
+            "EKS_CLUSTERS": _joined(eks_clusters),
+            "EKS_UNREADABLE": eks_unreadable,
+            "EKS_IGNORE": _joined(eks_ignore),
         }
     )
     stdout = _stdout()
@@ -374,8 +400,16 @@ def local_registry(
             lambda_=in_use.lambda_,
             batch=in_use.batch,
             app_runner=in_use.app_runner,
+            eks=in_use.eks,
         )
-        made = (clients.ecr, clients.ecs, clients.lambda_, clients.batch, clients.app_runner)
+        made = (
+            clients.ecr,
+            clients.ecs,
+            clients.lambda_,
+            clients.batch,
+            clients.app_runner,
+            clients.eks,
+        )
         for client in made:
             if client is not None and client.meta.endpoint_url != local.endpoint_url:
                 raise RuntimeError(f"a local client would reach {client.meta.endpoint_url}")
@@ -497,6 +531,8 @@ def show_report(console: Console, report: RunReport) -> None:
         )
     for problem in problems:
         console.print(problem, style="red", highlight=False)
+    for note in report.notes:
+        console.print(note, style="yellow", highlight=False)
     unfinished = report.as_dict()["unfinished"]
     if unfinished:
         console.print(f"Time budget spent; not finished: {', '.join(unfinished)}", style="yellow")

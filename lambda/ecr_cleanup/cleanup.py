@@ -308,6 +308,7 @@ def run_cleanup(
     # DescribeRegistry named the caller: another account's reference to the same digest
     # pins nothing here.
     owner = settings.registry_id or replication.own_account
+    notes: list[str] = []  # what the lookups report without failing (the result's notes)
 
     def look_up() -> KeepSet:
         """The home region's workloads, and those of every region of this account that a
@@ -320,9 +321,17 @@ def run_cleanup(
             regional = clients.in_region(region)
             check_sdk(regional)  # their models, before their first call
             with paced(
-                deadline, regional.ecs, regional.lambda_, regional.batch, regional.app_runner
+                deadline,
+                regional.ecs,
+                regional.lambda_,
+                regional.batch,
+                regional.app_runner,
+                regional.eks,
             ):
-                found = workloads(regional, settings)
+                found = workloads(regional, settings, pace=deadline.check)
+            for note in found.notes:
+                logger.warning("in-use lookup note", extra={"note": note, "region": region})
+                notes.append(note)
             references |= found.references
             for (account, where, repository), why in found.held.items():
                 if account == owner and where in regions:
@@ -384,6 +393,7 @@ def run_cleanup(
         report.repositories = sorted(done, key=lambda repository: repository.name)
     if in_use.failure:  # every repository with something to delete stopped before deleting
         report.error = f"nothing was deleted: {in_use.failure}"
+    report.notes = notes
     return report
 
 

@@ -26,7 +26,7 @@ READ_TIMEOUT_SECONDS = 20
 class Clients:
     """The clients a run uses; tests and the local command inject their own.
 
-    ECS, Lambda, Batch and App Runner are for the in-use lookups only: a run creates them
+    ECS, Lambda, Batch, App Runner and EKS are for the in-use lookups only: a run creates them
     (``in_region``) when a repository first has something to delete, so an invocation that
     deletes nothing, is refused, or has in-use protection off never pays for their models.
     Injected ones (tests) are used as they are.
@@ -37,6 +37,7 @@ class Clients:
     lambda_: Any = None
     batch: Any = None
     app_runner: Any = None
+    eks: Any = None  # None (injected ECS/Lambda clients and no EKS one): no EKS source
     session: Any = None  # what made them: the in-use clients come from the same session
     max_workers: int = 4
 
@@ -52,6 +53,8 @@ class Clients:
             lambda_=session.client("lambda", region_name=region, config=config),
             batch=session.client("batch", region_name=region, config=config),
             app_runner=session.client("apprunner", region_name=region, config=config),
+            eks=session.client("eks", region_name=region, config=config),
+            session=session,
         )
 
     def ecr_in(self, region: str) -> Any:

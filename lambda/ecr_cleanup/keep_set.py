@@ -17,8 +17,6 @@ from typing import Any
 from ecr_cleanup.image_ref import ImageRef
 from ecr_cleanup.pull_policy import Pullers, Sight
 
-Registry = tuple[str, str]  # (account, region)
-
 
 @dataclass(frozen=True, slots=True)
 class KeepSet:
@@ -74,20 +72,6 @@ class KeepSet:
             blocked=dict(value.get("blocked", {})),
             sight=sight,
         )
-
-
-def pins_by_registry(
-    found: Iterable[tuple[ImageRef, str]],
-) -> dict[Registry, dict[str, dict[str, set[str]]]]:
-    """(reference, referencing account) pairs grouped: registry -> repository -> digest ->
-    accounts. A reference by tag only pins nothing (the tag itself keeps its image)."""
-    grouped: dict[Registry, dict[str, dict[str, set[str]]]] = {}
-    for ref, by in found:
-        if ref.digest is None:
-            continue
-        repositories = grouped.setdefault((ref.account, ref.region), {})
-        repositories.setdefault(ref.repository, {}).setdefault(ref.digest, set()).add(by)
-    return grouped
 
 
 def local_keep_set(

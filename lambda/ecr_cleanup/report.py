@@ -55,6 +55,9 @@ class RunReport:
     repositories: list[RepositoryReport] = field(default_factory=list)
     error: str | None = None  # a run-wide failure (an in-use lookup): nothing was deleted
     out_of_time: bool = False  # the budget ran out before the repositories were started
+    # What the in-use lookups report without failing: an eksClusters glob matching no
+    # cluster, a cluster skipped as unreadable (eksUnreadable=skip).
+    notes: list[str] = field(default_factory=list)
 
     @property
     def complete(self) -> bool:
@@ -97,6 +100,7 @@ class RunReport:
             "error": self.error,
             "totals": self.totals(),
             "unfinished": self.unfinished,
+            "notes": list(self.notes),
             "repositories": [r.as_dict() for r in self.repositories],
         }
 

@@ -46,6 +46,7 @@ REQUIRED: Mapping[str, Mapping[str, tuple[str, ...]]] = {
         "JobDetail": ("container", "nodeProperties", "ecsProperties", "eksProperties"),
     },
     "apprunner": {"ImageRepository": ("ImageIdentifier", "ImageRepositoryType")},
+    "eks": {"Cluster": ("arn", "endpoint", "certificateAuthority", "accessConfig")},
 }
 REQUIRED_OPERATIONS: Mapping[str, tuple[str, ...]] = {
     "ecr": ("DescribeRegistry",),
@@ -76,6 +77,7 @@ def check_sdk(clients: Clients) -> None:
             ("lambda", clients.lambda_),
             ("batch", clients.batch),
             ("apprunner", clients.app_runner),
+            ("eks", clients.eks),
         )
         if client is not None
     }

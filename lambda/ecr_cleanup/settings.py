@@ -131,6 +131,10 @@ STATE_MACHINE_ARN = re.compile(
     r"arn:aws[a-z-]*:states:[a-z]{2}(-[a-z]+)+-[0-9]{1,2}:[0-9]{12}:stateMachine:[A-Za-z0-9_-]{1,80}"
 )
 
+# EKS cluster names (1 to 100 of A-Za-z0-9_-, a letter or digit first), or globs of them.
+EKS_CLUSTER = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,99}")
+EKS_CLUSTER_GLOB = re.compile(r"[A-Za-z0-9_*?-][A-Za-z0-9_*?-]{0,99}")
+
 Names = tuple[str, ...]
 
 
@@ -163,6 +167,11 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
         default="keep", name="SHARED_REPOSITORIES"
     )
     max_workers: Workers = field(default=4, name="MAX_WORKERS")
+    # EKS (in_use/eks.py): the clusters read (empty: every cluster), and what an unreadable
+    # one does: fail the lookup, or (skip) be left out when EKS_IGNORE names it.
+    eks_clusters: Names = field(default=(), name="EKS_CLUSTERS")
+    eks_unreadable: Literal["fail", "skip"] = field(default="fail", name="EKS_UNREADABLE")
+    eks_ignore: Names = field(default=(), name="EKS_IGNORE")
     # Hub mode (WORK_BUCKET set): the targets the hub may clean, and how items are cut.
     target_accounts: Names = field(default=(), name="TARGET_ACCOUNTS")
     target_organizational_units: Names = field(default=(), name="TARGET_ORGANIZATIONAL_UNITS")
@@ -195,6 +204,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
         settings = cls(**values)  # type: ignore[arg-type]
         if problem := settings.hub_problem():
             raise ConfigError.naming([("environment", problem)])
+        if settings.eks_unreadable == "skip" and not settings.eks_ignore:
+            raise ConfigError.naming(
+                [("EKS_UNREADABLE", "skip needs EKS_IGNORE to name the clusters it may skip")]
+            )
         return settings
 
     def hub_problem(self) -> str | None:
@@ -258,6 +271,9 @@ READERS: dict[str, Callable[[object], object]] = {
     "task_definition_revisions": _count,
     "shared_repositories": _one_of("keep", "pull-time"),
     "max_workers": _count,
+    "eks_clusters": _listed(_matching(EKS_CLUSTER_GLOB, "an EKS cluster name or glob")),
+    "eks_unreadable": _one_of("fail", "skip"),
+    "eks_ignore": _listed(_matching(EKS_CLUSTER, "an EKS cluster name")),
     "target_accounts": _listed(_matching(ACCOUNT_ID, "a 12-digit account id")),
     "target_organizational_units": _listed(_matching(OU_ID, "an OU id (ou-xxxx-xxxxxxxx)")),
     "target_regions": _listed(_matching(REGION, "a region name such as eu-west-1")),

@@ -548,13 +548,13 @@ class TagWhenLookupsStart(Faults):
     def applies_to(self, service: str) -> bool:
         return True  # see every call (no fault rate is set: nothing else happens)
 
-    def draw(self, operation: str, region: str = "") -> Any:
+    def draw(self, operation: str, region: str = "", account: str = "") -> Any:
         if operation in self.triggers and self.action is not None:
             with self._once:
                 fire, self.fired = not self.fired, True
             if fire:
                 self.action()
-        return super().draw(operation, region)
+        return super().draw(operation, region, account)
 
 
 def late_target(model: Model, late: Late | None) -> tuple[str, str] | None:

@@ -151,12 +151,12 @@ class BurstFaults(Faults):
         super().__post_init__()
         self._arrivals = itertools.count()
 
-    def draw(self, operation: str, region: str = "") -> Fault | None:
+    def draw(self, operation: str, region: str = "", account: str = "") -> Fault | None:
         with self._lock:
             arrival = next(self._arrivals)
         if self.start <= arrival < self.start + self.length:
             return self.burst
-        return super().draw(operation, region)
+        return super().draw(operation, region, account)
 
 
 SCENARIOS: dict[str, tuple[Callable[[], Faults], bool]] = {

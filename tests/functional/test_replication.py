@@ -70,7 +70,7 @@ def test_a_replicated_repository_logs_its_images_as_kept_replicated(
     kept = lines[repositories["app-a"]]
     assert (kept["action"], kept["reason"]) == ("keep", "replicated")
     assert lines[repositories["web"]]["action"] == "delete"
-    assert ecr.count("ListClusters") == 1, "the in-use lookup, for web only"
+    assert ecr.count("ListClusters", "ecs") == 1, "the in-use lookup, for web only"
 
 
 def test_a_rule_without_delete_replication_changes_nothing(

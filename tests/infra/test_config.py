@@ -126,6 +126,9 @@ def test_environment_holds_exactly_the_names_the_function_reads() -> None:
         "MAX_WORKERS": "4",
         "TASK_DEFINITION_REVISIONS": "10",
         "SHARED_REPOSITORIES": "keep",
+        "EKS_CLUSTERS": "",
+        "EKS_UNREADABLE": "fail",
+        "EKS_IGNORE": "",
         "POWERTOOLS_SERVICE_NAME": "ecr-untagged-cleanup",
         "POWERTOOLS_METRICS_NAMESPACE": "EcrUntaggedCleanup",
         "POWERTOOLS_LOG_LEVEL": "INFO",
@@ -208,6 +211,17 @@ INVALID = [
     ("taskDefinitionRevisions", "1001"),
     ("sharedRepositories", "Keep"),
     ("sharedRepositories", "pull_time"),
+    ("eksClusters", "prod cluster"),
+    ("eksClusters", "prod,[ab]"),
+    ("eksClusters", "c" * 101),
+    ("eksUnreadable", "Skip"),
+    ("eksUnreadable", "skip"),  # without eksIgnore: nothing it could skip
+    ("eksIgnore", "prod-*"),
+    ("eksIgnore", "-prod"),
+    ("vpcSubnets", "subnet-xyz"),
+    ("vpcSubnets", "subnet-0123456789abcdef0"),  # without vpcSecurityGroups
+    ("vpcSecurityGroups", "sg-0123456789abcdef0"),  # without vpcSubnets
+    ("vpcSecurityGroups", "security-group"),
     ("alarmEmail", "not-an-address"),
     ("logRetentionDays", "45"),
     ("logRetentionDays", "0"),
@@ -234,6 +248,32 @@ def test_invalid_context_fails_synth_naming_the_key(key: str, value: object) -> 
     with pytest.raises(ConfigError, match=f"'{key}'") as raised:
         make_app(**{key: value})
     assert raised.value.key == key
+
+
+def test_eks_and_vpc_settings() -> None:
+    parsed = config(
+        eksClusters="prod, dev-*,prod",
+        eksUnreadable="skip",
+        eksIgnore="legacy",
+        vpcSubnets="subnet-0123456789abcdef0",
+        vpcSecurityGroups="sg-0123456789abcdef0",
+    )
+    assert parsed.eks_clusters == ("prod", "dev-*")
+    assert parsed.eks_access_entries == ("prod",), "a glob names no cluster synth knows"
+    assert parsed.environment()["EKS_CLUSTERS"] == "prod,dev-*"
+    assert parsed.environment()["EKS_IGNORE"] == "legacy"
+    assert "VPC_SUBNETS" not in parsed.environment(), "the stack's, not the function's"
+    assert parsed.vpc_subnets == ("subnet-0123456789abcdef0",)
+
+
+def test_the_organization_shape_runs_in_no_vpc() -> None:
+    with pytest.raises(ConfigError, match="'vpcSubnets': only the single shape"):
+        config(
+            accounts="111111111111",
+            vpcSubnets="subnet-0123456789abcdef0",
+            vpcSecurityGroups="sg-0123456789abcdef0",
+        )
+    assert config(accounts="111111111111", eksClusters="prod").eks_access_entries == ()
 
 
 def test_every_key_has_an_invalid_case() -> None:

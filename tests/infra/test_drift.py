@@ -48,6 +48,9 @@ MAPPED = {
         "number",
     ),
     "sharedRepositories": ("SHARED_REPOSITORIES", "shared_repositories", "text"),
+    "eksClusters": ("EKS_CLUSTERS", "eks_clusters", "clusters"),
+    "eksUnreadable": ("EKS_UNREADABLE", "eks_unreadable", "text"),
+    "eksIgnore": ("EKS_IGNORE", "eks_ignore", "clusters"),
 }
 DEFAULTS = cdk_context()
 DEFAULT_ENVIRONMENT = CleanupConfig.from_context(DEFAULTS.get).environment()
@@ -63,7 +66,8 @@ def spelled(kind: str, value: object) -> str | None:
         return str(value)
     if isinstance(value, float) and kind == "number":
         return repr(value)
-    if isinstance(value, list) and kind == "list" and all(isinstance(v, str) for v in value):
+    listed = kind in ("list", "clusters")
+    if isinstance(value, list) and listed and all(isinstance(v, str) for v in value):
         return ",".join(value)
     return None
 
@@ -121,6 +125,18 @@ _accounts = st.one_of(
 )
 _statuses = st.one_of(
     _padded(st.sampled_from(["ACTIVE", "ANY", "any", "Active", "ARCHIVED", ""])),
+    _padded(st.sampled_from(["keep", "pull-time", "fail", "skip", "Skip", "FAIL", "ignore"])),
+)
+_cluster_names = st.one_of(
+    st.text(st.sampled_from("aZ09-_*?[] ."), min_size=1, max_size=8),
+    st.builds(lambda n, tail: "c" * n + tail, st.integers(98, 102), st.sampled_from(["", "*"])),
+    st.sampled_from(["prod", "prod-*", "-x", "_x", "x_", "Prod_EU-1", "a?c", "[ab]", "é"]),
+)
+_clusters = st.one_of(
+    _padded(st.lists(_padded(_cluster_names), max_size=3).map(",".join)),
+    st.lists(_cluster_names, max_size=3),
+    st.lists(st.one_of(_cluster_names, st.integers(0, 99)), max_size=2),
+    st.sampled_from(["", ",", " , ", "prod,,dev", "prod, prod"]),
 )
 _long = st.builds(
     lambda n, tail: "a" * n + tail, st.integers(250, 258), st.sampled_from(["", "*", "?", "/b"])
@@ -140,6 +156,7 @@ _lists = st.one_of(
 )
 VALUES: dict[str, st.SearchStrategy[Any]] = {
     "list": _lists,
+    "clusters": _clusters,
     "bool": _booleans,
     "account": _accounts,
     "text": _statuses,
@@ -181,7 +198,7 @@ def test_stack_accepts_exactly_what_the_function_accepts(key: str, data: st.Data
 
     deployed = Settings.from_env(config.environment())
     wanted = getattr(intended, attribute)
-    if kind == "list":
+    if kind in ("list", "clusters"):
         wanted = tuple(dict.fromkeys(wanted))  # the stack drops repeats; the scope is the same
     assert getattr(deployed, attribute) == wanted == getattr(config, attribute)
     # Every other setting keeps its default.

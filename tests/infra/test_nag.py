@@ -23,6 +23,13 @@ CONFIGURATIONS = [
     {"repositories": "svc-[ab]?", "protectInUse": "false"},
     {"repositories": "*", "protectInUse": "false", "registryId": "123456789012"},
     {"alarmEmail": "ops@example.com", "excludeRepositories": "app-keep", "dryRun": "false"},
+    {"eksClusters": "prod,staging"},
+    {"eksClusters": "prod,dev-*", "registryId": "123456789012"},
+    {
+        "eksClusters": "prod",
+        "vpcSubnets": "subnet-0123456789abcdef0,subnet-0fedcba9876543210",
+        "vpcSecurityGroups": "sg-0123456789abcdef0",
+    },
 ]
 
 

@@ -304,3 +304,51 @@ def test_the_plans_session_policy_allows_no_action_of_the_spoke_role_but_listing
     operations = botocore.session.get_session().get_service_model("ecr").operation_names
     every = granted | {f"ecr:{operation}" for operation in operations}
     assert {action for action in every if allowed(session, action)} == {"ecr:DescribeRepositories"}
+
+
+def test_each_maps_gathered_output_stays_under_256_kib_at_10000_children() -> None:
+    """A Distributed Map without a ResultWriter gathers every child's output into one array
+    (whatever its ResultPath), under Step Functions' 256 KiB payload limit. Every way a
+    child can end is a Pass state with fixed Parameters (a failure is caught into one), so
+    the array's size is known: computed here for 10,000 children, each ending the largest
+    way."""
+    states = definition(template_for(**ORG))["States"]
+    maps = [state for state in states.values() if state["Type"] == "Map"]
+    assert len(maps) == 2
+    for mapped in maps:
+        processor = mapped["ItemProcessor"]["States"]
+        ends = [state for state in processor.values() if state.get("End")]
+        assert ends and all(s["Type"] == "Pass" and "Parameters" in s for s in ends)
+        # No other way out: the Choice and the task lead only to those Pass states.
+        assert not [s for s in processor.values() if s["Type"] in ("Fail", "Succeed")]
+        task = next(s for s in processor.values() if s["Type"] == "Task")
+        assert [c["ErrorEquals"] for c in task["Catch"]] == [["States.ALL"]]
+        largest = max(len(json.dumps(s["Parameters"])) for s in ends)
+        gathered = json.dumps([json.loads(json.dumps(ends[0]["Parameters"]))] * 10_000)
+        assert len(gathered) <= 10_000 * (largest + 2)
+        assert 10_000 * (largest + 2) < 256 * 1024
+
+
+def test_the_spoke_reads_its_own_eks_clusters_and_the_hub_makes_no_access_entry() -> None:
+    """The spoke role describes its account's clusters (read-only, every region); the
+    access entries for it are the account owner's step (README, "EKS clusters")."""
+    resource = _spoke_role(_config(eksClusters="prod"))
+    policy = [
+        render(s) for s in resource["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]
+    ]
+    eks = {
+        str(action): s["Resource"]  # type: ignore[index]
+        for s in policy
+        for action in as_list(s["Action"])  # type: ignore[index]
+        if str(action).startswith("eks:")
+    }
+    assert eks == {"eks:DescribeCluster": "arn:aws:eks:*:111122223333:cluster/prod"}
+    everywhere = _spoke_role(_config())
+    actions = {
+        str(action)
+        for s in everywhere["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]
+        for action in as_list(s["Action"])
+    }
+    assert {"eks:ListClusters", "eks:DescribeCluster"} <= actions
+    hub = template_for(**ORG, eksClusters="prod")
+    assert hub.find_resources("AWS::EKS::AccessEntry") == {}

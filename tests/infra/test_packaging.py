@@ -78,7 +78,10 @@ def test_handler_imports_from_the_asset_alone(asset: Path, tmp_path: Path) -> No
     code = (
         "import sys\n"
         f"sys.path[:0] = {[str(asset), *site_packages]!r}\n"
-        "import ecr_cleanup.handler, ecr_cleanup.hub.plan, ecr_cleanup.hub.summary\n"
+        "import ecr_cleanup.hub.plan, ecr_cleanup.hub.scan, ecr_cleanup.hub.keep\n"
+        "import ecr_cleanup.hub.clean, ecr_cleanup.hub.summary\n"
+        "assert 'ecr_cleanup.handler' not in sys.modules, 'the hub imports the single shape'\n"
+        "import ecr_cleanup.handler\n"
         "assert callable(ecr_cleanup.handler.handler)\n"
         f"assert ecr_cleanup.handler.__file__.startswith({str(asset)!r})\n"
         "heavy = {'pydantic', 'pydantic_core', 'aws_xray_sdk'}\n"

@@ -89,6 +89,9 @@ def test_function_environment(template: Template) -> None:
         "MAX_WORKERS": "4",
         "TASK_DEFINITION_REVISIONS": "10",
         "SHARED_REPOSITORIES": "keep",
+        "EKS_CLUSTERS": "",
+        "EKS_UNREADABLE": "fail",
+        "EKS_IGNORE": "",
         "POWERTOOLS_SERVICE_NAME": "ecr-untagged-cleanup",
         "POWERTOOLS_METRICS_NAMESPACE": "EcrUntaggedCleanup",
         "POWERTOOLS_LOG_LEVEL": "INFO",
@@ -109,6 +112,9 @@ def test_function_environment_follows_the_context() -> None:
         maxWorkers="8",
         taskDefinitionRevisions="0",
         sharedRepositories="pull-time",
+        eksClusters="prod,dev-*",
+        eksUnreadable="skip",
+        eksIgnore="legacy",
     )
     variables = one(template, "AWS::Lambda::Function")["Properties"]["Environment"]["Variables"]
     assert variables == {
@@ -124,6 +130,9 @@ def test_function_environment_follows_the_context() -> None:
         "MAX_WORKERS": "8",
         "TASK_DEFINITION_REVISIONS": "0",
         "SHARED_REPOSITORIES": "pull-time",
+        "EKS_CLUSTERS": "prod,dev-*",
+        "EKS_UNREADABLE": "skip",
+        "EKS_IGNORE": "legacy",
         "POWERTOOLS_SERVICE_NAME": "ecr-untagged-cleanup",
         "POWERTOOLS_METRICS_NAMESPACE": "EcrUntaggedCleanup",
         "POWERTOOLS_LOG_LEVEL": "INFO",
@@ -340,6 +349,8 @@ IN_USE = {
     "batch:DescribeJobs": ["*"],
     "apprunner:ListServices": ["*"],
     "apprunner:DescribeService": ["arn:aws:apprunner:*:111122223333:service/*"],
+    "eks:ListClusters": ["*"],
+    "eks:DescribeCluster": ["arn:aws:eks:*:111122223333:cluster/*"],
 }
 
 
@@ -378,7 +389,9 @@ def test_no_in_use_lookups_without_protect_in_use() -> None:
     statements = cleanup_statements(template) + _default_policy_statements(template)
     actions = {action for statement in statements for action in statement["Action"]}
     assert not actions & set(IN_USE)
-    assert not any(a.startswith(("ecs:", "lambda:", "batch:", "apprunner:")) for a in actions)
+    assert not any(
+        a.startswith(("ecs:", "lambda:", "batch:", "apprunner:", "eks:")) for a in actions
+    )
     # The only '*' left is DescribeRegistry, which has no resource type.
     assert [s["Action"] for s in cleanup_statements(template) if s["Resource"] == ["*"]] == [
         ["ecr:DescribeRegistry"]
@@ -565,3 +578,76 @@ def test_failures_queue_accepts_dead_letters_from_the_rule_and_the_subscription(
     assert allowed["events"] == {"Fn::GetAtt": [logical_id(template, "AWS::Events::Rule"), "Arn"]}
     if "sns" in senders:
         assert allowed["sns"] == {"Ref": logical_id(template, "AWS::SNS::Topic")}
+
+
+# --- EKS and the VPC -------------------------------------------------------------------------
+
+VIEW_POLICY = "arn:aws:eks::aws:cluster-access-policy/AmazonEKSViewPolicy"
+
+
+def test_each_named_cluster_gets_an_access_entry_with_the_view_policy() -> None:
+    template = template_for(eksClusters="prod,dev-*,staging")
+    role = logical_id(template, "AWS::IAM::Role")
+    entries = {
+        entry["Properties"]["ClusterName"]: render(entry["Properties"])
+        for entry in template.find_resources("AWS::EKS::AccessEntry").values()
+    }
+    assert sorted(entries) == ["prod", "staging"], "a glob names no cluster synth knows"
+    for properties in entries.values():
+        assert properties["PrincipalArn"] == {"Fn::GetAtt": [role, "Arn"]}
+        assert properties["Type"] == "STANDARD"
+        assert properties["AccessPolicies"] == [
+            {"PolicyArn": VIEW_POLICY, "AccessScope": {"Type": "cluster"}}
+        ]
+
+
+def test_no_access_entry_without_named_clusters_or_in_use_protection(template: Template) -> None:
+    assert template.find_resources("AWS::EKS::AccessEntry") == {}
+    off = template_for(eksClusters="prod", protectInUse="false")
+    assert off.find_resources("AWS::EKS::AccessEntry") == {}
+
+
+def test_named_clusters_narrow_the_eks_reads() -> None:
+    statements = cleanup_statements(template_for(eksClusters="prod,staging"))
+    assert resources_for(statements, "eks:DescribeCluster") == [
+        "arn:aws:eks:*:111122223333:cluster/prod",
+        "arn:aws:eks:*:111122223333:cluster/staging",
+    ]
+    assert resources_for(statements, "eks:ListClusters") == [], "plain names need no listing"
+    with_glob = cleanup_statements(template_for(eksClusters="prod,dev-*"))
+    assert resources_for(with_glob, "eks:ListClusters") == ["*"]
+    assert resources_for(with_glob, "eks:DescribeCluster") == [
+        "arn:aws:eks:*:111122223333:cluster/*"
+    ]
+
+
+def test_the_function_runs_in_the_configured_vpc() -> None:
+    subnets = ["subnet-0123456789abcdef0", "subnet-0fedcba9876543210"]
+    template = template_for(vpcSubnets=",".join(subnets), vpcSecurityGroups="sg-0123456789abcdef0")
+    function = one(template, "AWS::Lambda::Function")["Properties"]
+    assert function["VpcConfig"] == {
+        "SubnetIds": subnets,
+        "SecurityGroupIds": ["sg-0123456789abcdef0"],
+    }
+    statements = cleanup_statements(template)
+    own = "arn:aws:ec2:eu-west-1:111122223333"
+    assert sorted(resources_for(statements, "ec2:CreateNetworkInterface")) == [
+        f"{own}:network-interface/*",
+        f"{own}:security-group/sg-0123456789abcdef0",
+        *(f"{own}:subnet/{subnet}" for subnet in subnets),
+    ]
+    for action in (
+        "ec2:DeleteNetworkInterface",
+        "ec2:AssignPrivateIpAddresses",
+        "ec2:UnassignPrivateIpAddresses",
+    ):
+        assert resources_for(statements, action) == [f"{own}:network-interface/*"]
+    assert resources_for(statements, "ec2:DescribeNetworkInterfaces") == ["*"]
+    assert not template.find_resources("AWS::IAM::ManagedPolicy")
+
+
+def test_no_vpc_by_default(template: Template) -> None:
+    function = one(template, "AWS::Lambda::Function")["Properties"]
+    assert "VpcConfig" not in function
+    actions = {a for statement in cleanup_statements(template) for a in statement["Action"]}
+    assert not any(action.startswith("ec2:") for action in actions)

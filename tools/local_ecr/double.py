@@ -26,7 +26,7 @@ from botocore.config import Config
 from moto.core.base_backend import BackendDict
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 
-from . import batch_apprunner, manifests
+from . import batch_apprunner, eks, manifests
 from .ecs_workloads import make_legacy
 from .faults import Faults
 from .inuse import image_uri, make_pending
@@ -147,6 +147,7 @@ class LocalEcr:
                     if account_backends is not None:
                         account_backends.reset()
             batch_apprunner.reset(None if every_account else {self._account_id})
+            eks.reset(None if every_account else self._account_id)
         self._calls.clear()
         self.faults = Faults()
         self.lambda_concurrency_quota = 1000
@@ -390,8 +391,9 @@ class LocalEcr:
             status=status,
         )
 
-    def bulk_untagged(self, repo: str, count: int, *, pushed_at: datetime) -> None:
-        """Seed `count` distinct untagged Docker images in one go (200,000 in seconds)."""
+    def bulk_untagged(self, repo: str, count: int, *, pushed_at: datetime) -> list[str]:
+        """Seed `count` distinct untagged Docker images in one go (200,000 in seconds);
+        returns their digests."""
         when = aware(pushed_at)
         images = []
         with _gc_paused():
@@ -411,6 +413,7 @@ class LocalEcr:
                 )
         with LOCK:
             self._registry.repository(repo).add_many(images)
+        return [image.digest for image in images]
 
     # --- changing images ---------------------------------------------------------------
 
@@ -565,6 +568,29 @@ class LocalEcr:
         if legacy:
             make_legacy(self._account_id, self._region, arn)
         return arn
+
+    def create_eks_cluster(
+        self,
+        kube: Any = None,
+        *,
+        name: str | None = None,
+        ca_data: str | None = None,
+        endpoint: str | None = None,
+        **described: Any,
+    ) -> None:
+        """An EKS cluster whose API server is ``kube`` (a `LocalKubernetes`). ``ca_data``
+        (base64 PEM) and ``endpoint`` replace the server's in DescribeCluster (another CA, a
+        closed port); ``described``: `status`, `authentication_mode`, `public`, `private`,
+        `public_cidrs` (see `eks.add`)."""
+        name = name or kube.name
+        eks.add(
+            self._account_id,
+            self._region,
+            name,
+            endpoint or (kube.endpoint if kube is not None else None),
+            ca_data or (kube.ca_data if kube is not None else None),
+            **described,
+        )
 
     def fail_describe(self, arn: str, reason: str = "MISSING") -> None:
         """DescribeServices, DescribeServiceRevisions or DescribeTasks answer `arn` in

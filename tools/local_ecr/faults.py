@@ -24,7 +24,7 @@ IMAGE_FAILURE_CODES = frozenset(
 )
 """Every BatchDeleteImage failureCode in ECR's service model."""
 
-FAULTABLE_SERVICES = frozenset({"ecs", "lambda", "batch", "apprunner"})
+FAULTABLE_SERVICES = frozenset({"ecs", "lambda", "batch", "apprunner", "eks"})
 """Services besides ECR that faults reach when `include_other_services` is set."""
 
 

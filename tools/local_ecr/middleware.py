@@ -23,6 +23,7 @@ from . import (
     batch_apprunner,
     ecr_api,
     ecs_workloads,
+    eks,
     inuse,
     lambda_account,
     listings,
@@ -141,6 +142,8 @@ class FidelityMiddleware:
             accounts.check_assume_role(params)
         if service == "organizations" and operation in organizations.OPERATIONS:
             return json_response(organizations.answer(operation, params, account))
+        if service == "eks" and operation in eks.OPERATIONS:
+            return json_response(eks.answer(operation, params, account, request.region))
         if service == "lambda" and operation == lambda_account.OPERATION:
             quota = self._lambda_quota()
             return json_response(lambda_account.account_settings(account, request.region, quota))

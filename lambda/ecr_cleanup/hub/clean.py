@@ -179,7 +179,10 @@ def organization_keep_sets(
             return False
         if account in settings.target_accounts:
             return True
-        sight = own().sight
+        try:
+            sight = own().sight
+        except LookupFailed:
+            return False  # not known to be judged: the repository is kept as replicated
         return sight is not None and account in sight.accounts
 
     def registry(account: str, region: str) -> Registry:

@@ -5,9 +5,9 @@ keep-set step.
 Event: a target ``{"run", "index", "target": {"account", "region"}}`` from
 ``runs/<run>/targets.json``. Writes ``runs/<run>/scans/<index>.json`` once:
 ``{"run", "index", "target", "pins": {"<account>/<region>": {repository: [digest, ...]}},
-"held": [[account, region, repository, why], ...], "error"}``. A failed or cut-short scan
-writes its ``error``: the keep-set step then blocks every repository the account may pull
-from, and the run fails naming the target. The spoke role is assumed with a session
+"held": [[account, region, repository, why], ...], "notes", "error"}``. A failed or
+cut-short scan writes its ``error``: the keep-set step then blocks every repository the
+account may pull from, and the run fails naming the target. The spoke role is assumed with a session
 policy that allows the in-use reads only. Returns ``{}``: the Map's aggregate stays tiny.
 """
 
@@ -116,8 +116,15 @@ def scan_target(settings: Settings, work: Hub, scan: ScanEvent, deadline: Deadli
     deadline.check()
     regional = make_clients(settings.max_workers, session=session).in_region(region)
     check_sdk(regional)
-    with paced(deadline, regional.ecs, regional.lambda_, regional.batch, regional.app_runner):
-        return workloads(regional, settings)
+    with paced(
+        deadline,
+        regional.ecs,
+        regional.lambda_,
+        regional.batch,
+        regional.app_runner,
+        regional.eks,
+    ):
+        return workloads(regional, settings, pace=deadline.check)
 
 
 def scan_object(scan: ScanEvent, found: Workloads, error: str | None) -> dict[str, Any]:
@@ -134,5 +141,6 @@ def scan_object(scan: ScanEvent, found: Workloads, error: str | None) -> dict[st
         "target": {"account": scan.target.account, "region": scan.target.region},
         "pins": pins,
         "held": [[*key, why] for key, why in sorted(found.held.items())],
+        "notes": list(found.notes),
         "error": error,
     }

@@ -1,6 +1,7 @@
 """Images that workloads of this account and region can still pull (read-only calls):
 ECS tasks, services and task definitions, Lambda versions, Batch job definitions and jobs,
-App Runner services.
+App Runner services, and what EKS clusters run or can start (``eks.py``, imported only
+when a lookup reads clusters, so the cold start does not pay for it).
 
 ECS and Lambda resolve a tag to a digest when they deploy and keep using that digest after
 the tag moved on, and a task definition may name a digest directly: such an untagged image
@@ -13,7 +14,7 @@ all (fail closed).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -40,25 +41,65 @@ class Workloads:
 
     ``held``: repositories, as (account, region, repository), that a running image of
     unknown digest holds (a source that cannot name the manifest digest), and why.
+    ``notes``: what the run reports without failing (an ``eksClusters`` glob that matches
+    no cluster, a cluster skipped as unreadable by ``eksUnreadable=skip``).
     """
 
     references: frozenset[ImageRef] = frozenset()
     held: Mapping[tuple[str, str, str], str] = field(default_factory=dict)
+    notes: tuple[str, ...] = ()
 
 
-def workloads(regional: Clients, settings: Settings) -> Workloads:
+def workloads(
+    regional: Clients, settings: Settings, *, pace: Callable[[], None] | None = None
+) -> Workloads:
     """Every in-use source of one account and region, with the settings' knobs; the one
-    entry point for the single shape's lookups and the organization's scan."""
-    return Workloads(
-        references=in_use_references(
-            regional.ecs,
-            regional.lambda_,
-            task_definition_revisions=settings.task_definition_revisions,
-            max_workers=settings.max_workers,
-            batch=regional.batch,
-            app_runner=regional.app_runner,
+    entry point for the single shape's lookups and the organization's scan.
+
+    EKS (when ``regional`` has an EKS client) is read on a thread of its own, beside the
+    others (at most ``max_workers`` + 5 calls in flight); ``pace`` runs before each of its
+    Kubernetes calls (the AWS calls are paced by the caller's botocore hooks).
+    """
+    with ThreadPoolExecutor(1, thread_name_prefix="in-use-eks") as lister:
+        clusters = (
+            lister.submit(_eks, regional, settings, pace) if regional.eks is not None else None
         )
+        try:
+            references = in_use_references(
+                regional.ecs,
+                regional.lambda_,
+                task_definition_revisions=settings.task_definition_revisions,
+                max_workers=settings.max_workers,
+                batch=regional.batch,
+                app_runner=regional.app_runner,
+            )
+        except BaseException:
+            if clusters is not None:
+                clusters.cancel()
+            raise
+        eks = clusters.result() if clusters is not None else Workloads()
+    return Workloads(references | eks.references, eks.held, eks.notes)
+
+
+def _eks(regional: Clients, settings: Settings, pace: Callable[[], None] | None) -> Workloads:
+    """The EKS clusters in scope, with the credentials of the session that made the clients
+    (they sign the token)."""
+    import boto3  # noqa: PLC0415 - already loaded by clients.py; named for the fallback
+
+    from ecr_cleanup.in_use.eks import eks_references  # noqa: PLC0415 - cold start
+
+    session = regional.session or boto3.Session()
+    found = eks_references(
+        regional.eks,
+        session.get_credentials(),
+        clusters=settings.eks_clusters,
+        unreadable=settings.eks_unreadable,
+        ignore=settings.eks_ignore,
+        spoke_role_name=settings.spoke_role_name if settings.hub else None,
+        pace=pace,
     )
+    held = {(ref.account, ref.region, ref.repository): why for ref, why in found.held.items()}
+    return Workloads(frozenset(found.references), held, tuple(found.notes))
 
 
 def in_use_digests(
