@@ -7,7 +7,7 @@ each region (seeded straight into the double's tables), one tagged image each. T
 run workloads in each region and pull from it: 50 ECS services on 5 clusters (their tasks
 running), 100 task definition families (the services' own among them) and 30 image Lambda
 functions x 2 versions, every deployment, revision and version naming one of the registry's
-untagged images of that region by digest. Every ECR, ECS, Lambda, Batch and App Runner call
+untagged images of that region by digest. Every ECR, ECS, Lambda, Batch, App Runner and EKS call
 waits the injected latency. Each Lambda invocation runs in a fresh interpreter, as a new
 container would, so its peak RSS is its own. It prints the scan phase's calls per source and
 its time, the keep-sets' sizes, the execution's time, the calls per account against the
@@ -50,7 +50,7 @@ HUB_ACCOUNT = "999999999999"
 HUB_REGION = "us-east-1"
 SPOKE_ROLE = "EcrUntaggedCleanupSpoke"
 PREFIX = "bench-"
-TARGET_SERVICES = ("ecr", "ecs", "lambda", "batch", "apprunner")
+TARGET_SERVICES = ("ecr", "ecs", "lambda", "batch", "apprunner", "eks")
 """The services whose calls are made in a target's account and region."""
 HUB_OPERATIONS = ("sts:AssumeRole", "s3:GetObject", "s3:PutObject", "lambda:Invoke")
 """The hub account's calls the model predicts (DescribeExecution is left out: the harness
@@ -582,7 +582,8 @@ def report(observed: Observed, comparison: Comparison, latency_ms: float) -> lis
     for invocation in observed.hook.invocations:
         by_handler[invocation.handler].append(invocation)
     lines = [
-        f"\n== {layout.name}; {latency_ms:g} ms per ECR, ECS, Lambda, Batch and App Runner call",
+        f"\n== {layout.name}; {latency_ms:g} ms per ECR, ECS, Lambda, Batch, App Runner and "
+        "EKS call",
         f"execution {observed.execution['status']} in {observed.wall:.1f} s (wall); the model "
         f"says {prediction.wall(observed.max_concurrency):.1f} s at maxConcurrency "
         f"{observed.max_concurrency}",
@@ -662,7 +663,7 @@ def _scan_lines(observed: Observed, comparison: Comparison, scans: list[Any]) ->
     for where, counts in comparison.recorded.items():
         if where != HUB:
             recorded.update({op: n for op, n in counts.items() if not op.startswith("ecr:")})
-    lines = ["scan phase, every target (ECS, Lambda, Batch, App Runner):"]
+    lines = ["scan phase, every target (ECS, Lambda, Batch, App Runner, EKS):"]
     lines.append(f"{'':>4}{'source':<17}{'operation':<33}{'calls':>8}{'minimum':>9}")
     listed = {op for ops in IN_USE_SOURCES.values() for op in ops}
     sources = {**IN_USE_SOURCES, "other": tuple(sorted(set(recorded) - listed))}

@@ -4,7 +4,7 @@ A model in plain Python, with no AWS and no double: from the accounts, regions a
 target's repositories and workloads it counts what one real run (not a dry run) does: the
 child executions of each Distributed Map, the state transitions (walked on the state
 machine's definition), the Lambda invocations per function, every ECR, ECS, Lambda, Batch,
-App Runner and STS call and every S3 request. Those counts are exact for registries of
+App Runner, EKS and STS call and every S3 request. Those counts are exact for registries of
 plain untagged images (old, never pulled, no index): ``python -m tools.benchmark
 --organization --simulate`` and tests/org/test_sizing.py compare them, per operation and
 per account and region, with what the local double records. Durations, GB-seconds, wall
@@ -27,7 +27,8 @@ from tools.benchmark import Workloads, in_use_images, minimum_in_use_calls
 
 # Public list prices (us-east-1) as the issue gives them, recorded on 2026-12-03: check
 # https://aws.amazon.com/step-functions/pricing/, /lambda/pricing/ and /s3/pricing/ before
-# quoting. ECR, ECS, Lambda control-plane, Batch, App Runner and STS calls cost nothing.
+# quoting. ECR, ECS, Lambda control-plane, Batch, App Runner, EKS and STS calls cost
+# nothing.
 PRICE_PER_TRANSITION = 0.025 / 1000  # Step Functions, STANDARD workflows
 PRICE_PER_GB_SECOND = 0.0000133334  # Lambda, arm64
 PRICE_PER_INVOCATION = 0.20 / 1_000_000  # Lambda requests
@@ -335,6 +336,7 @@ def scan_calls(target: Target) -> Counter[str]:
                 "batch:DescribeJobDefinitions": 1,
                 "batch:DescribeJobQueues": 1,
                 "apprunner:ListServices": 1,
+                "eks:ListClusters": 1,
             }
         )
     else:
@@ -387,7 +389,8 @@ def scan_seconds(target: Target, latency_s: float, workers: int) -> float:
         - calls["ecs:DescribeTaskDefinition"]
     )
     lam = calls["lambda:ListFunctions"] + calls["lambda:ListVersionsByFunction"]
-    return _seconds(latency_s, 3 + max(ecs, lam, (ecs + pooled) / workers))
+    eks = sum(n for op, n in calls.items() if op.startswith(("eks:", "k8s:")))
+    return _seconds(latency_s, 3 + max(ecs, lam, eks, (ecs + pooled) / workers))
 
 
 def clean_seconds(item: Sequence[Repository], latency_s: float, workers: int) -> float:
@@ -654,6 +657,7 @@ SERVICES = {
     "lambda": "Lambda",
     "batch": "Batch",
     "apprunner": "App Runner",
+    "eks": "EKS",
 }
 
 

@@ -107,7 +107,7 @@ def test_workloads_pin_their_own_registry_spread_over_it() -> None:
 
 
 def test_the_scan_of_a_target_without_workloads_lists_every_source_once() -> None:
-    assert sum(sizing.scan_calls(Target()).values()) == 6
+    assert sum(sizing.scan_calls(Target()).values()) == 7  # ECS 2, Lambda, Batch 2, App Runner, EKS
     assert "apprunner:ListServices" not in sizing.scan_calls(Target(app_runner=False))
 
 
