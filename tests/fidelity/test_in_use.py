@@ -207,18 +207,17 @@ def test_lambda_versions_and_aliases_page(ecr: LocalEcr, lam: Any, repo: str) ->
 def test_another_accounts_image_resolves_in_that_registry(ecr: LocalEcr) -> None:
     """A central registry: functions and tasks of account B run account R's images and
     report R's digests (`ResolvedImageUri`, `imageDigest`), not a stand-in."""
-    where = ("111111111111", "eu-west-1")
-    registry, workloads = ecr.at(*where), ecr.at("222222222222", "eu-west-1")
+    ecr.reset(every_account=True)  # other tests' accounts share the session's double
+    where = ("444444444441", "eu-west-1")
+    registry, workloads = ecr.at(*where), ecr.at("444444444442", "eu-west-1")
     registry.create_repository("base")
     digest = registry.push_image("base")
     workloads.create_image_function("worker", "base", digest, registry=where)
-    workloads.run_task("prod", registry.image_uri("base", digest))
+    task_arn = workloads.run_task("central", registry.image_uri("base", digest))
 
     lam = workloads._internal_client("lambda")
     code = lam.get_function(FunctionName="worker")["Code"]
     assert code["ResolvedImageUri"] == registry.image_uri("base", digest)
     ecs = workloads._internal_client("ecs")
-    (task,) = ecs.describe_tasks(cluster="prod", tasks=ecs.list_tasks(cluster="prod")["taskArns"])[
-        "tasks"
-    ]
+    (task,) = ecs.describe_tasks(cluster="central", tasks=[task_arn])["tasks"]
     assert task["containers"][0]["imageDigest"] == digest
