@@ -52,7 +52,7 @@ from ecr_cleanup.decide import (
 from ecr_cleanup.errors import ConfigError
 from ecr_cleanup.errors import describe_error as _describe_error
 from ecr_cleanup.image_ref import ImageRef
-from ecr_cleanup.in_use import LookupFailed, workloads
+from ecr_cleanup.in_use import LookupFailed, Workloads, workloads
 from ecr_cleanup.keep_set import KeepSet, local_keep_set
 from ecr_cleanup.manifests import index_children, is_index
 from ecr_cleanup.pull_policy import Sight, pullers
@@ -318,17 +318,7 @@ def run_cleanup(
         held: dict[str, str] = {}
         for region in regions:
             deadline.check()
-            regional = clients.in_region(region)
-            check_sdk(regional)  # their models, before their first call
-            with paced(
-                deadline,
-                regional.ecs,
-                regional.lambda_,
-                regional.batch,
-                regional.app_runner,
-                regional.eks,
-            ):
-                found = workloads(regional, settings, pace=deadline.check)
+            found = read_workloads(clients.in_region(region), settings, deadline)
             for note in found.notes:
                 logger.warning("in-use lookup note", extra={"note": note, "region": region})
                 notes.append(note)
@@ -437,6 +427,21 @@ def _regional_registries(
             return made[region]
 
     return regional
+
+
+def read_workloads(regional: Clients, settings: Settings, deadline: Deadline) -> Workloads:
+    """Every in-use source of one account and region (``regional``'s in-use clients),
+    each call checking ``deadline`` first: the single shape's lookup and the hub's scan."""
+    check_sdk(regional)  # their models, before their first call
+    with paced(
+        deadline,
+        regional.ecs,
+        regional.lambda_,
+        regional.batch,
+        regional.app_runner,
+        regional.eks,
+    ):
+        return workloads(regional, settings, pace=deadline.check)
 
 
 @contextmanager

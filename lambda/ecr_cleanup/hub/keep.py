@@ -24,11 +24,10 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from botocore.exceptions import BotoCoreError, ClientError
 
 from ecr_cleanup.batching import batches
-from ecr_cleanup.errors import ConfigError, InvalidRequest, describe_error
+from ecr_cleanup.errors import describe_error
 from ecr_cleanup.hub.organization import (
     AlreadyWritten,
     Hub,
-    describe_running,
     get_json,
     hub_container,
     keep_key,
@@ -37,7 +36,7 @@ from ecr_cleanup.hub.organization import (
     scans_key,
     targets_key,
 )
-from ecr_cleanup.hub.summary import SummaryEvent, parse_event
+from ecr_cleanup.hub.summary import SummaryEvent, running_event
 from ecr_cleanup.invocation import logger
 from ecr_cleanup.settings import Settings
 
@@ -52,17 +51,7 @@ def container() -> tuple[Settings, Hub]:
 
 @logger.inject_lambda_context(clear_state=True)
 def handler(event: Any, context: LambdaContext) -> dict[str, Any]:
-    try:
-        settings, work = container()
-        planned = parse_event(event, settings)
-    except (ConfigError, InvalidRequest) as refusal:
-        logger.error("refused before any AWS call", extra={"refusal": str(refusal)})
-        raise
-    try:
-        describe_running(work.sfn, settings.state_machine_arn or "", planned.run)
-    except InvalidRequest as refusal:
-        logger.error("refused before reading the run", extra={"refusal": str(refusal)})
-        raise
+    settings, work, planned = running_event(event, container)
     bucket = planned.bucket
     targets: list[dict[str, Any]] = get_json(work.s3, bucket, targets_key(planned.run))
     with ThreadPoolExecutor(READERS, thread_name_prefix="scan") as pool:

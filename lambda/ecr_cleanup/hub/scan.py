@@ -20,7 +20,7 @@ import msgspec
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from botocore.exceptions import BotoCoreError, ClientError
 
-from ecr_cleanup.cleanup import Deadline, OutOfTime, paced
+from ecr_cleanup.cleanup import Deadline, OutOfTime, read_workloads
 from ecr_cleanup.clients import make_clients
 from ecr_cleanup.errors import ConfigError, InvalidRequest, describe_error
 from ecr_cleanup.hub.organization import (
@@ -35,10 +35,9 @@ from ecr_cleanup.hub.organization import (
     scan_key,
     session_name,
 )
-from ecr_cleanup.in_use import Workloads, workloads
+from ecr_cleanup.in_use import Workloads
 from ecr_cleanup.invocation import logger
 from ecr_cleanup.request import RunName, TargetModel, validated
-from ecr_cleanup.sdk import check_sdk
 from ecr_cleanup.settings import Settings
 
 
@@ -115,16 +114,7 @@ def scan_target(settings: Settings, work: Hub, scan: ScanEvent, deadline: Deadli
     )
     deadline.check()
     regional = make_clients(settings.max_workers, session=session).in_region(region)
-    check_sdk(regional)
-    with paced(
-        deadline,
-        regional.ecs,
-        regional.lambda_,
-        regional.batch,
-        regional.app_runner,
-        regional.eks,
-    ):
-        return workloads(regional, settings, pace=deadline.check)
+    return read_workloads(regional, settings, deadline)
 
 
 def scan_object(scan: ScanEvent, found: Workloads, error: str | None) -> dict[str, Any]:

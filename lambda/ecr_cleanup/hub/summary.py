@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from functools import cache
 from typing import Annotated, Any
@@ -74,17 +74,7 @@ def container() -> tuple[Settings, Hub]:
 @logger.inject_lambda_context(clear_state=True)
 @metrics.log_metrics
 def handler(event: Any, context: LambdaContext) -> dict[str, Any]:
-    try:
-        settings, work = container()
-        planned = parse_event(event, settings)
-    except (ConfigError, InvalidRequest) as refusal:
-        logger.error("refused before any AWS call", extra={"refusal": str(refusal)})
-        raise
-    try:
-        describe_running(work.sfn, settings.state_machine_arn or "", planned.run)
-    except InvalidRequest as refusal:
-        logger.error("refused before reading the run", extra={"refusal": str(refusal)})
-        raise
+    settings, work, planned = running_event(event, container)
     items: list[dict[str, Any]] = get_json(work.s3, planned.bucket, planned.key)
     with ThreadPoolExecutor(settings.max_workers, thread_name_prefix="result") as pool:
         outcomes = list(pool.map(lambda item: _outcome(work, planned, item), items))
@@ -143,6 +133,25 @@ def _scans(work: Hub, planned: SummaryEvent) -> dict[str, Any]:
     stored.pop("run", None)
     stored["failed"] = stored.get("failed", [])[:MAX_LISTED_FAILURES]
     return dict(stored)
+
+
+def running_event(
+    event: Any, container: Callable[[], tuple[Settings, Hub]]
+) -> tuple[Settings, Hub, SummaryEvent]:
+    """The plan's output as the keep-set step and the summary get it, refused (logged,
+    raised) unless it names this deployment's run objects and a RUNNING execution."""
+    try:
+        settings, work = container()
+        planned = parse_event(event, settings)
+    except (ConfigError, InvalidRequest) as refusal:
+        logger.error("refused before any AWS call", extra={"refusal": str(refusal)})
+        raise
+    try:
+        describe_running(work.sfn, settings.state_machine_arn or "", planned.run)
+    except InvalidRequest as refusal:
+        logger.error("refused before reading the run", extra={"refusal": str(refusal)})
+        raise
+    return settings, work, planned
 
 
 def parse_event(event: Any, settings: Settings) -> SummaryEvent:
